@@ -1,0 +1,1 @@
+"""Headless core of clusterdeck: data sources, checks and guided flows (no UI imports)."""
