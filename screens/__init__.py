@@ -1,0 +1,1 @@
+"""One Textual Screen per pane; shared behaviour in screens/base.py."""

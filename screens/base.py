@@ -1,0 +1,217 @@
+"""Shared pane behaviour: header, breadcrumbs, threaded loading, re-armed refresh, `/` filter, `:` line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from tui.safe import safe
+from tui.widgets.chrome import Breadcrumbs, DeckHeader, PromptBar
+from tui.widgets.table import FilterableTable
+
+
+class PaneScreen(Screen):
+    """A pane: subclasses implement `compose_body`, `fetch` (thread, headless) and `show_data`."""
+
+    PANE = "overview"
+    TITLE = "Overview"
+    AUTO_REFRESH = True
+
+    BINDINGS = [
+        Binding("r", "reload", "Refresh", id="pane.refresh"),
+        Binding("slash", "open_filter", "Filter", key_display="/", id="pane.filter"),
+        Binding("colon", "open_command", "Command", key_display=":", id="pane.command"),
+        Binding("p", "toggle_pause", "Pause", id="pane.pause"),
+        Binding("escape", "back", "Back", id="pane.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: Any = None
+        self.error: Any = None
+        self.paused = False
+        self._timer: Timer | None = None
+        self._visible = False
+        self._loaded_once = False
+        self.crumbs: list[str] = [self.TITLE]
+
+    # -- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield DeckHeader(id="deck-header")
+        yield Breadcrumbs(id="crumbs")
+        yield Static("", id="pane-error", classes="pane-error")
+        with Vertical(id="pane-body"):
+            yield from self.compose_body()
+        yield PromptBar(placeholder="filter regex  (/!regex inverts, esc closes)", id="filter-bar")
+        yield PromptBar(placeholder=":df :pg :s3 :alerts :triage :overview :help :quit", id="command-bar")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("")
+
+    def on_mount(self) -> None:
+        self.app.paint_header(self)  # type: ignore[attr-defined]
+        self.set_crumbs(self.crumbs)
+        self.query_one("#pane-error").display = False
+
+    def set_crumbs(self, crumbs: list[str]) -> None:
+        self.crumbs = crumbs
+        self.query_one(Breadcrumbs).show(["clusterdeck", *crumbs])
+
+    # -- loading and refresh ----------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        self._visible = True
+        self.app.paint_header(self)  # type: ignore[attr-defined]
+        if not self._loaded_once or self._timer is None:
+            self.reload()
+
+    def on_screen_suspend(self) -> None:
+        self._visible = False
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def reload(self) -> None:
+        self._cancel_timer()
+        body = self.query_one("#pane-body")
+        if not self._loaded_once:
+            body.loading = True
+        self._fetch_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch")
+    def _fetch_worker(self) -> Any:
+        return self.fetch()
+
+    def fetch(self) -> Any:
+        """Runs in a thread: read the sources, return a headless data object."""
+        return None
+
+    def show_data(self, data: Any) -> None:
+        """Runs on the UI thread with what `fetch` returned."""
+
+    def show_error(self, exc: BaseException) -> None:
+        from checks.errors import SourceError
+
+        box = self.query_one("#pane-error", Static)
+        if isinstance(exc, SourceError):
+            text = safe(f"{exc.system}: {exc.title} — {exc.message}", style="bold")
+        else:
+            text = safe(f"{type(exc).__name__}: {exc}", style="bold")
+        box.update(text)
+        box.display = True
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "pane-fetch":
+            return
+        state = event.state
+        if state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        self.query_one("#pane-body").loading = False
+        self._loaded_once = True
+        if state == WorkerState.SUCCESS:
+            self.query_one("#pane-error").display = False
+            self.data, self.error = event.worker.result, None
+            self.show_data(self.data)
+        else:
+            self.error = event.worker.error
+            self.show_error(self.error)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        interval = self.app.config.refresh_interval  # type: ignore[attr-defined]
+        if self.AUTO_REFRESH and interval > 0 and self._visible and not self.paused:
+            self._cancel_timer()
+            self._timer = self.set_timer(interval, self.reload)
+
+    # -- actions --------------------------------------------------------------------------
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self._cancel_timer()
+            self.notify("auto-refresh paused (p resumes)")
+        else:
+            self.notify("auto-refresh resumed")
+            self._arm_timer()
+        self.app.paint_header(self)  # type: ignore[attr-defined]
+
+    def action_open_filter(self) -> None:
+        self._open_bar("#filter-bar")
+
+    def action_open_command(self) -> None:
+        self._open_bar("#command-bar")
+
+    def _open_bar(self, selector: str) -> None:
+        bar = self.query_one(selector, PromptBar)
+        bar.add_class("-open")
+        bar.focus()
+
+    def _close_bars(self) -> bool:
+        closed = False
+        for bar in self.query(PromptBar):
+            if bar.has_class("-open"):
+                bar.remove_class("-open")
+                closed = True
+        if closed:
+            self._focus_table()
+        return closed
+
+    def _focus_table(self) -> None:
+        tables = list(self.query(FilterableTable))
+        if tables:
+            tables[0].focus()
+
+    def action_back(self) -> None:
+        if self._close_bars():
+            return
+        if self.go_back():
+            return
+        self.app.action_go_back()  # type: ignore[attr-defined]
+
+    def go_back(self) -> bool:
+        """Pane-level back (e.g. leave a detail view); True when handled."""
+        return False
+
+    def target_table(self) -> FilterableTable | None:
+        focused = self.app.focused
+        if isinstance(focused, FilterableTable):
+            return focused
+        tables = [t for t in self.query(FilterableTable) if t.display]
+        return tables[0] if tables else None
+
+    @on(Input.Changed, "#filter-bar")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        value = event.value
+        invert = value.startswith("!")
+        table = getattr(self, "_filter_table", None) or self.target_table()
+        self._filter_table = table
+        if table is not None:
+            err = table.apply_filter(value[1:] if invert else value, invert)
+            event.input.set_class(err is not None, "-invalid")
+
+    @on(Input.Submitted, "#filter-bar")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.input.remove_class("-open")
+        self._filter_table = None
+        self._focus_table()
+
+    @on(Input.Submitted, "#command-bar")
+    def _command_done(self, event: Input.Submitted) -> None:
+        event.input.remove_class("-open")
+        command = event.value.strip().lstrip(":")
+        event.input.value = ""
+        self.app.run_command_line(command)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""The clusterdeck terminal app, its widgets and the command line (imports nothing heavy)."""

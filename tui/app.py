@@ -1,0 +1,149 @@
+"""The clusterdeck App: modes (one per pane), bindings, command palette, `:` command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from checks.config import Config
+from screens.alerts import AlertsScreen
+from screens.cnpg import CnpgScreen
+from screens.dragonfly import DragonflyScreen
+from screens.overview import OverviewScreen
+from screens.rustfs import RustfsScreen
+from screens.triage import TriageScreen
+from tui.commands import PaneCommands
+
+PANES: dict[str, tuple[str, str]] = {
+    # mode: (title, key)
+    "overview": ("Overview", "1"),
+    "dragonfly": ("Dragonfly", "2"),
+    "cnpg": ("CNPG", "3"),
+    "rustfs": ("RustFS", "4"),
+    "alerts": ("Alerts", "5"),
+    "triage": ("Triage", "6"),
+}
+
+ALIASES: dict[str, str] = {
+    "overview": "overview", "home": "overview", "ov": "overview",
+    "df": "dragonfly", "dragonfly": "dragonfly", "redis": "dragonfly", "cache": "dragonfly",
+    "pg": "cnpg", "cnpg": "cnpg", "postgres": "cnpg", "db": "cnpg",
+    "s3": "rustfs", "rustfs": "rustfs", "storage": "rustfs",
+    "alerts": "alerts", "al": "alerts", "prom": "alerts", "prometheus": "alerts",
+    "triage": "triage", "tr": "triage", "flow": "triage",
+}
+
+
+class ClusterDeck(App):
+    """Textual app: data comes from `checks` through each pane's worker; nothing here does I/O."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "clusterdeck"
+    MODES = {
+        "overview": OverviewScreen,
+        "dragonfly": DragonflyScreen,
+        "cnpg": CnpgScreen,
+        "rustfs": RustfsScreen,
+        "alerts": AlertsScreen,
+        "triage": TriageScreen,
+    }
+    DEFAULT_MODE = "overview"
+    COMMANDS = App.COMMANDS | {PaneCommands}
+    BINDINGS = [
+        *(Binding(key, f"goto('{mode}')", title, id=f"goto.{mode}") for mode, (title, key) in PANES.items()),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, config: Config, *, allow_writes: bool = False, connections: Any = None,
+                 context_name: str | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self._conns = connections
+        self.context_name = context_name or config.context or ""
+        self.locked_read_only = config.context_read_only(self.context_name) if self.context_name else False
+        self.allow_writes = allow_writes and not self.locked_read_only
+        self.history: list[str] = []
+        if config.keymap:
+            self.set_keymap(config.keymap)
+
+    # -- shared state -------------------------------------------------------------------
+    @property
+    def conns(self) -> Any:
+        """The headless connection layer, built on first use (inside a worker thread)."""
+        if self._conns is None:
+            from checks.connect import Connections
+
+            self._conns = Connections(self.config, context=self.config.context or None)
+        return self._conns
+
+    def note_context(self, name: str) -> None:
+        """Called by panes once the kube context is known (resolved off the UI thread)."""
+        if name and name != self.context_name:
+            self.context_name = name
+            self.locked_read_only = self.config.context_read_only(name)
+            if self.locked_read_only:
+                self.allow_writes = False
+            self.paint_header(self.screen)
+
+    def badge(self) -> tuple[str, str]:
+        if self.locked_read_only:
+            return "LOCKED READ-ONLY (config)", "bold white on dark_red"
+        if self.allow_writes:
+            return "WRITES ENABLED", "bold black on yellow"
+        return "READ-ONLY", "bold white on dark_green"
+
+    def paint_header(self, screen: Any) -> None:
+        from tui.widgets.chrome import DeckHeader
+
+        try:
+            header = screen.query_one(DeckHeader)
+        except Exception:
+            return
+        badge, style = self.badge()
+        extra = "refresh paused" if getattr(screen, "paused", False) else ""
+        header.show(self.context_name, badge, style, extra)
+
+    # -- navigation -----------------------------------------------------------------------
+    def action_goto(self, mode: str) -> None:
+        if mode == self.current_mode:
+            return
+        self.history.append(self.current_mode)
+        self.switch_mode(mode)
+
+    def action_go_back(self) -> None:
+        if self.history:
+            self.switch_mode(self.history.pop())
+
+    def open_pane(self, mode: str, **kwargs: Any) -> None:
+        """Switch to a pane and ask it to focus something (used by alert links)."""
+        self.action_goto(mode)
+        screen = self.screen
+        focus = getattr(screen, "focus_on", None)
+        if focus is not None and kwargs:
+            focus(**kwargs)
+
+    def run_command_line(self, command: str) -> None:
+        word, _, rest = command.partition(" ")
+        word = word.lower()
+        if word in ("q", "quit", "exit"):
+            self.exit()
+        elif word in ("help", "h", "?"):
+            self.action_help()
+        elif word in ALIASES:
+            self.open_pane(ALIASES[word], **({"subject": rest.strip()} if rest.strip() else {}))
+        elif word:
+            self.notify(f"unknown command ':{word}' — try :df :pg :s3 :alerts :triage :help", severity="warning")
+
+    def action_help(self) -> None:
+        from tui.dialogs import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+
+def make_app(config: Config, *, allow_writes: bool = False, connections: Any = None,
+             context_name: str | None = None) -> ClusterDeck:
+    """The one factory the CLI and the tests use."""
+    return ClusterDeck(config, allow_writes=allow_writes, connections=connections, context_name=context_name)

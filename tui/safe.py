@@ -1,0 +1,45 @@
+"""Turn untrusted server data into inert Rich Text: no markup parsing, no control characters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.text import Text
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.")
+_MAX = 4000
+
+
+def clean(value: Any, limit: int = _MAX) -> str:
+    """Printable text: bytes decoded with replacement, ANSI and control characters made visible."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = "" if value is None else str(value)
+    text = _ANSI.sub("\ufffd", text)
+    text = "".join(ch if ch.isprintable() or ch == " " else "\ufffd" for ch in text)
+    if len(text) > limit:
+        text = text[:limit] + f"… ({len(text) - limit} more chars)"
+    return text
+
+
+def safe(value: Any, style: str = "", limit: int = _MAX) -> Text:
+    """A Text that renders the value literally ('[bold]' stays '[bold]')."""
+    return Text(clean(value, limit), style=style)
+
+
+def safe_lines(lines: list[Any], style: str = "") -> Text:
+    out = Text()
+    for i, line in enumerate(lines):
+        if i:
+            out.append("\n")
+        out.append(clean(line), style=style)
+    return out
+
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "bold magenta"}
+STATUS_MARK = {"pass": "✔", "fail": "✘", "warn": "▲", "skip": "·", "error": "!"}
+
+
+def status_text(status: str) -> Text:
+    return Text(f"{STATUS_MARK.get(status, '?')} {status}", style=STATUS_STYLE.get(status, ""))
