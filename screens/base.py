@@ -42,6 +42,7 @@ class PaneScreen(Screen):
         self._visible = False
         self._loaded_once = False
         self.crumbs: list[str] = [self.TITLE]
+        self._filter_table: FilterableTable | None = None
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -91,6 +92,9 @@ class PaneScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch")
     def _fetch_worker(self) -> Any:
+        static = self.app.static_data  # type: ignore[attr-defined]
+        if static is not None and self.PANE in static:
+            return static[self.PANE]
         return self.fetch()
 
     def fetch(self) -> Any:
@@ -197,7 +201,7 @@ class PaneScreen(Screen):
     def _filter_changed(self, event: Input.Changed) -> None:
         value = event.value
         invert = value.startswith("!")
-        table = getattr(self, "_filter_table", None) or self.target_table()
+        table = self._filter_table or self.target_table()
         self._filter_table = table
         if table is not None:
             err = table.apply_filter(value[1:] if invert else value, invert)

@@ -1,11 +1,23 @@
-"""Triage pane."""
+"""Triage pane: pick a consumer or paste an error, watch the guided flow's steps arrive, copy the fix."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from typing import Any
 
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from checks.model import FlowResult, Step
 from screens.base import PaneScreen
+from tui.safe import clean, safe, status_text
+from tui.widgets.table import FilterableTable
+
+FLOW_CHOICES = [("auto (from the error text)", "auto"), ("Dragonfly ACL", "dragonfly"),
+                ("CNPG password rotation", "cnpg"), ("RustFS IAM", "rustfs")]
 
 
 class TriageScreen(PaneScreen):
@@ -13,5 +25,182 @@ class TriageScreen(PaneScreen):
     TITLE = "Triage"
     AUTO_REFRESH = False
 
+    BINDINGS = [
+        Binding("ctrl+r", "run_flow", "Run flow", id="triage.run"),
+        Binding("c", "copy_fix", "Copy fix", id="triage.copy"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: FlowResult | None = None
+        self._steps: list[Step] = []
+
     def compose_body(self) -> ComposeResult:
-        yield Static("Triage pane", id="placeholder")
+        with Horizontal(id="triage-form"):
+            yield Input(placeholder="paste the error the app logged (WRONGPASS…, password authentication failed…, AccessDenied…)",
+                        id="error-text")
+        with Horizontal(id="triage-form2"):
+            yield Select(FLOW_CHOICES, value="auto", allow_blank=False, id="flow-select")
+            yield Input(placeholder="app NS/WORKLOAD", id="app-input")
+            yield Input(placeholder="user / role / access key (optional)", id="ident-input")
+            yield Button("Run (ctrl+r)", id="run", variant="primary")
+        yield Static("Consumers found in the cluster — enter runs the flows for one", classes="section-title")
+        yield FilterableTable(id="targets")
+        yield Static("", id="flow-title", classes="section-title")
+        with Horizontal(id="flow-area"):
+            yield DataTable(id="steps", cursor_type="row")
+            with VerticalScroll(id="step-detail-box"):
+                yield Static("", id="step-detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        steps = self.query_one("#steps", DataTable)
+        steps.add_columns("step", "status", "what", "code")
+
+    def fetch(self) -> Any:
+        from checks.targets import list_targets
+
+        return list_targets(self.app.conns)  # type: ignore[attr-defined]
+
+    def show_data(self, data: Any) -> None:
+        table = self.query_one("#targets", FilterableTable)
+        table.set_rows(("app", "dragonfly user", "postgres role", "s3 key / bucket"),
+                       [(t.app, (safe(t.app, "bold"), safe(t.redis or "–"), safe(t.postgres or "–"),
+                                 safe(t.s3 or "–"))) for t in data])
+
+    def focus_on(self, subject: str = "", flow: str = "", app: str = "", run: bool = False, **_: Any) -> None:
+        """Prefill the form (used by alert links and `:triage NS/APP`)."""
+        if flow:
+            self.query_one("#flow-select", Select).value = flow
+        if app or "/" in subject:
+            self.query_one("#app-input", Input).value = app or subject
+        elif subject:
+            self.query_one("#ident-input", Input).value = subject
+        if run:
+            self.action_run_flow()
+
+    @on(DataTable.RowSelected, "#targets")
+    def _target_chosen(self, event: DataTable.RowSelected) -> None:
+        app = str(event.row_key.value)
+        self.query_one("#app-input", Input).value = app
+        self.action_run_flow()
+
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self) -> None:
+        self.action_run_flow()
+
+    @on(Input.Submitted, "#error-text, #app-input, #ident-input")
+    def _submitted(self) -> None:
+        self.action_run_flow()
+
+    def action_run_flow(self) -> None:
+        error = self.query_one("#error-text", Input).value.strip() or None
+        flow = self.query_one("#flow-select", Select).value
+        app = self.query_one("#app-input", Input).value.strip() or None
+        ident = self.query_one("#ident-input", Input).value.strip() or None
+        flows: list[str | None]
+        if flow == "auto":
+            if error:
+                flows = [None]
+            elif app:
+                flows = self._flows_for_app(app)
+            else:
+                self.notify("paste an error text, pick a consumer, or choose a flow", severity="warning")
+                return
+        else:
+            flows = [str(flow)]
+        self._steps = []
+        steps = self.query_one("#steps", DataTable)
+        steps.clear()
+        self.query_one("#step-detail", Static).update("")
+        self.query_one("#flow-title", Static).update(Text("running…", style="bold"))
+        self._run_worker(flows, error, app, ident)
+
+    def _flows_for_app(self, app: str) -> list[str | None]:
+        for t in self.data or []:
+            if t.app == app:
+                found = [f for f, v in (("dragonfly", t.redis), ("cnpg", t.postgres), ("rustfs", t.s3)) if v]
+                return found or ["dragonfly", "cnpg", "rustfs"]
+        return ["dragonfly", "cnpg", "rustfs"]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="triage-flow")
+    def _run_worker(self, flows: list[str | None], error: str | None, app: str | None, ident: str | None) -> list[Any]:
+        from checks.errors import SourceError
+        from checks.flows.runner import run_flow
+
+        results: list[Any] = []
+        for flow in flows:
+            subject = _identity_kwargs(flow, ident)
+            try:
+                result = run_flow(self.app.conns, flow, error=error, app=app,  # type: ignore[attr-defined]
+                                  allow_writes=self.app.allow_writes,  # type: ignore[attr-defined]
+                                  on_step=lambda s: self.app.call_from_thread(self._add_step, s), **subject)
+            except SourceError as exc:
+                results.append(exc)
+                continue
+            results.append(result)
+        self.app.call_from_thread(self._finished, results)
+        return results
+
+    def _add_step(self, step: Step) -> None:
+        self._steps.append(step)
+        table = self.query_one("#steps", DataTable)
+        table.add_row(safe(step.id, "bold"), status_text(step.status), safe(step.title),
+                      safe(step.code or ""), key=f"{len(self._steps)}")
+        if step.status in ("fail", "error") and len([s for s in self._steps if s.status in ("fail", "error")]) == 1:
+            table.move_cursor(row=len(self._steps) - 1)
+            self._show_step(step)
+
+    def _finished(self, results: list[Any]) -> None:
+        lines = Text()
+        for r in results:
+            if isinstance(r, FlowResult):
+                self.result = r
+                rc = r.root_cause
+                lines.append(f"{r.flow}: ", style="bold")
+                if rc:
+                    lines.append(f"root cause {rc.code} at {rc.step}", style="bold red")
+                else:
+                    warn = r.warnings
+                    lines.append("no root cause found" + (f", {len(warn)} warning(s)" if warn else ""),
+                                 style="yellow" if warn else "green")
+            else:
+                lines.append(clean(f"{r.system}: {r.title} — {r.message}"), style="bold magenta")
+            lines.append("   ")
+        self.query_one("#flow-title", Static).update(lines)
+        self.set_crumbs(["Triage", *(r.flow for r in results if isinstance(r, FlowResult))])
+
+    @on(DataTable.RowHighlighted, "#steps")
+    def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        idx = event.cursor_row
+        if 0 <= idx < len(self._steps):
+            self._show_step(self._steps[idx])
+
+    def _show_step(self, step: Step) -> None:
+        text = Text()
+        text.append(f"{step.id} {clean(step.title)}\n", style="bold")
+        text.append_text(status_text(step.status))
+        if step.code:
+            text.append(f"  {step.code}", style="bold")
+        text.append("\n\n")
+        for e in step.evidence:
+            text.append("· " + clean(e) + "\n")
+        if step.fix:
+            text.append("\nFix (c copies):\n", style="bold")
+            text.append(clean(step.fix) + "\n", style="cyan")
+        self.query_one("#step-detail", Static).update(text)
+
+    def action_copy_fix(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        idx = table.cursor_row
+        if 0 <= idx < len(self._steps) and self._steps[idx].fix:
+            self.app.copy_to_clipboard(self._steps[idx].fix)
+            self.notify(f"fix for {self._steps[idx].id} copied")
+        else:
+            self.notify("this step proposes no fix", severity="warning")
+
+
+def _identity_kwargs(flow: str | None, ident: str | None) -> dict[str, str]:
+    if not ident:
+        return {}
+    return {"dragonfly": {"user": ident}, "cnpg": {"role": ident}, "rustfs": {"access_key": ident}}.get(flow or "", {})

@@ -58,8 +58,10 @@ class ClusterDeck(App):
     ]
 
     def __init__(self, config: Config, *, allow_writes: bool = False, connections: Any = None,
-                 context_name: str | None = None) -> None:
+                 context_name: str | None = None, static_data: dict[str, Any] | None = None) -> None:
         super().__init__()
+        self.static_data = static_data
+        """Pane name -> data object shown instead of fetching (snapshots with fixed data)."""
         self.config = config
         self._conns = connections
         self.context_name = context_name or config.context or ""
@@ -144,6 +146,7 @@ class ClusterDeck(App):
 
 
 def make_app(config: Config, *, allow_writes: bool = False, connections: Any = None,
-             context_name: str | None = None) -> ClusterDeck:
+             context_name: str | None = None, static_data: dict[str, Any] | None = None) -> ClusterDeck:
     """The one factory the CLI and the tests use."""
-    return ClusterDeck(config, allow_writes=allow_writes, connections=connections, context_name=context_name)
+    return ClusterDeck(config, allow_writes=allow_writes, connections=connections, context_name=context_name,
+                       static_data=static_data)
