@@ -18,13 +18,18 @@ def lab_dir() -> Path:
 
 
 def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def read_state(directory: Path | None = None) -> dict[str, Any] | None:

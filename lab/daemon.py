@@ -1,0 +1,62 @@
+"""The lab's single Python daemon: kmock Kubernetes API, moto S3/IAM and the Dragonfly exporter.
+
+Run as `python -m lab.daemon --dir DIR` (the manager starts it detached). It reads
+DIR/daemon-config.json, starts its servers on free loopback ports and, once they answer,
+writes DIR/daemon.json: {"pid", "kube_port", "s3_port", "metrics_port"}.
+Objects are loaded into the Kubernetes API with `POST /_lab/load` (a JSON list of objects,
+each with a `_resource` key such as `v1/secrets`); that endpoint is not logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+async def _serve(lab_dir: Path, cfg: dict) -> None:
+    import kmock
+
+    from lab.kube import LabKube
+    from lab.metrics import MetricsServer, redis_info_source
+    from lab.s3server import S3Server
+
+    s3 = S3Server(lab_dir)
+    s3.start()
+    r = cfg["redis"]
+    metrics = MetricsServer(redis_info_source(r["host"], r["port"], r["username"], r["password"]))
+    metrics.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with LabKube(lab_dir=lab_dir) as kube, kmock.Server(kube) as srv:
+            info = {"pid": os.getpid(), "kube_port": srv.port, "s3_port": s3.port,
+                    "metrics_port": metrics.port}
+            tmp = lab_dir / "daemon.json.tmp"
+            tmp.write_text(json.dumps(info))
+            tmp.replace(lab_dir / "daemon.json")
+            print(f"lab daemon ready: {info}", flush=True)
+            await stop.wait()
+    finally:
+        s3.stop()
+        metrics.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.daemon")
+    parser.add_argument("--dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    lab_dir: Path = args.dir.resolve()
+    cfg = json.loads((lab_dir / "daemon-config.json").read_text())
+    asyncio.run(_serve(lab_dir, cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The lab's Kubernetes API: kmock's emulator plus request logging, fault injection,
+label/field selectors, the `namespaces` resource (kmock 0.8 cannot serve it) and
+resourceVersion / managedFields bookkeeping on writes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+
+from lab.faults import read_faults, log_line
+
+_NS_LIST = re.compile(r"^/api/v1/namespaces/?$")
+_NS_ONE = re.compile(r"^/api/v1/namespaces/([^/]+)/?$")
+LOAD_PATH = "/_lab/load"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _split_selector(text: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur.strip())
+    return parts
+
+
+def label_match(selector: str, labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector syntax: k=v, k==v, k!=v, k, !k, k in (a,b), k notin (a,b)."""
+    for term in _split_selector(selector):
+        m = re.match(r"^([^\s!=]+)\s+(in|notin)\s+\((.*)\)$", term)
+        if m:
+            key, op, vals = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",")}
+            ok = labels.get(key) in vals if op == "in" else labels.get(key) not in vals
+        elif "!=" in term:
+            key, val = (s.strip() for s in term.split("!=", 1))
+            ok = labels.get(key) != val
+        elif "=" in term:
+            key, val = (s.strip() for s in term.replace("==", "=").split("=", 1))
+            ok = labels.get(key) == val
+        elif term.startswith("!"):
+            ok = term[1:].strip() not in labels
+        else:
+            ok = term in labels
+        if not ok:
+            return False
+    return True
+
+
+def field_match(selector: str, obj: dict[str, Any]) -> bool:
+    for term in _split_selector(selector):
+        neg = "!=" in term
+        path, val = (s.strip() for s in re.split(r"!=|==|=", term, maxsplit=1))
+        cur: Any = obj
+        for part in path.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        actual = "" if cur is None else str(cur)
+        if (actual == val) == neg:
+            return False
+    return True
+
+
+def k8s_status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+
+
+@attrs.define(kw_only=True)
+class LabKube(kmock.KubernetesEmulator):
+    """kmock's emulator with the lab's additions; see the module docstring."""
+
+    lab_dir: Path = attrs.field(default=Path("."))
+    namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    _rv: itertools.count = attrs.field(factory=lambda: itertools.count(100000))
+
+    def next_rv(self) -> str:
+        return str(next(self._rv))
+
+    def load(self, objects: list[dict[str, Any]]) -> int:
+        """Replace the stored objects (called inside the loop)."""
+        for obj in objects:
+            key = obj.pop("_resource")
+            meta = obj["metadata"]
+            if key == "v1/namespaces":
+                self.namespaces[meta["name"]] = obj
+                continue
+            self.objects[key, meta.get("namespace"), meta["name"]] = obj
+            rv = int(meta.get("resourceVersion", "0"))
+            if rv >= 100000:
+                self._rv = itertools.count(rv + 1000)
+        return len(objects)
+
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        path = raw.path
+        if path == LOAD_PATH and raw.method == "POST":
+            body = await raw.json()
+            return aiohttp.web.json_response({"loaded": self.load(body)})
+        faults = read_faults(self.lab_dir)
+        mode = faults.get("kube")
+        match = faults.get("kube_match")
+        if match and match not in raw.path_qs:
+            mode = None
+        status = 0
+        try:
+            if mode == "slow":
+                await asyncio.sleep(3)
+            elif mode in ("401", "403", "500", 401, 403, 500):
+                status = int(mode)
+                return self._fault_response(status, raw)
+            if raw.method == "GET" and (_NS_LIST.match(path) or _NS_ONE.match(path)):
+                resp = self._serve_namespaces(path)
+            else:
+                resp = await super().__call__(raw)
+                if len(self._requests) > 500:  # kmock keeps every request; bound it
+                    del self._requests[:400]
+                if self._errors and len(self._errors[-1]) > 100:
+                    del self._errors[-1][:]
+            status = resp.status
+            return resp
+        finally:
+            log_line(self.lab_dir / "kube-requests.log", f"{raw.method} {raw.path_qs} {status or '-'}")
+
+    def _fault_response(self, code: int, raw: aiohttp.web.BaseRequest) -> aiohttp.web.Response:
+        if code == 401:
+            body = k8s_status(401, "Unauthorized", "Unauthorized")
+        elif code == 403:
+            body = k8s_status(403, "Forbidden",
+                              f'{raw.path} is forbidden: User "system:serviceaccount:clusterdeck:clusterdeck" '
+                              f'cannot {raw.method.lower()} this resource')
+        else:
+            body = k8s_status(500, "InternalError",
+                              "Internal error occurred: etcdserver: request timed out")
+        return aiohttp.web.json_response(body, status=code)
+
+    def _serve_namespaces(self, path: str) -> aiohttp.web.Response:
+        one = _NS_ONE.match(path)
+        if one:
+            ns = self.namespaces.get(one.group(1))
+            if ns is None:
+                return aiohttp.web.json_response(
+                    k8s_status(404, "NotFound", f'namespaces "{one.group(1)}" not found'), status=404)
+            return aiohttp.web.json_response(ns)
+        return aiohttp.web.json_response({"kind": "NamespaceList", "apiVersion": "v1",
+                                          "metadata": {"resourceVersion": self.next_rv()},
+                                          "items": list(self.namespaces.values())})
+
+    async def _serve_list(self, request: kmock.Request) -> Any:
+        payload = await super()._serve_list(request)
+        params = request.params or {}
+        items = payload["items"]
+        if params.get("labelSelector"):
+            items = [i for i in items if label_match(params["labelSelector"],
+                                                     i.get("metadata", {}).get("labels") or {})]
+        if params.get("fieldSelector"):
+            items = [i for i in items if field_match(params["fieldSelector"], i)]
+        payload["items"] = items
+        payload["metadata"] = {"resourceVersion": self.next_rv()}
+        return payload
+
+    def _touch(self, request: kmock.Request, operation: str) -> None:
+        name = request.name or (request.data or {}).get("metadata", {}).get("name")
+        namespace = request.namespace or (request.data or {}).get("metadata", {}).get("namespace")
+        key = (request.resource, namespace, name)
+        if key not in self.objects or self.objects[key].deleted:
+            return
+        obj = self.objects[key]
+        meta = obj.raw.get("metadata", {})
+        fields = list(meta.get("managedFields") or [])
+        fields.append({"manager": "clusterdeck", "operation": operation, "apiVersion":
+                       obj.raw.get("apiVersion", "v1"), "time": _now(), "fieldsType": "FieldsV1",
+                       "fieldsV1": {}})
+        patch: dict[str, Any] = {"resourceVersion": self.next_rv(), "managedFields": fields}
+        if operation == "Update" and "generation" in meta and ("spec" in (request.data or {})):
+            patch["generation"] = int(meta["generation"]) + 1
+        if not meta.get("uid"):
+            patch["uid"] = f"lab-{self.next_rv()}"
+        if not meta.get("creationTimestamp"):
+            patch["creationTimestamp"] = _now()
+        obj.patch({"metadata": patch})
+
+    async def _serve_create(self, request: kmock.Request) -> Any:
+        async with self._lock:
+            self._touch(request, "Update")
+        return await super()._serve_create(request)
+
+    async def _serve_update(self, request: kmock.Request) -> Any:
+        async with self._lock:
+            self._touch(request, "Update")
+        return await super()._serve_update(request)
+
+
+def dumps(objects: list[dict[str, Any]]) -> bytes:
+    return json.dumps(objects).encode()

@@ -1,0 +1,97 @@
+"""The lab's RustFS stand-in: moto's S3/IAM WSGI app behind a logging and fault-injecting
+middleware, served by werkzeug in threads. Adds RustFS's public `/health` endpoints."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lab.faults import log_line, read_faults
+
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _xml_error(code: str, message: str, resource: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message><Resource>{resource}</Resource>"
+        f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>"
+    ).encode()
+
+
+class S3Middleware:
+    """Logs `METHOD path?query status access-key` per request to DIR/s3-requests.log."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], lab_dir: Path) -> None:
+        self.app = app
+        self.lab_dir = lab_dir
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        path_qs = f"{path}?{query}" if query else path
+        m = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", "") or "")
+        key = m.group(1) if m else "-"
+        status_box: list[str] = ["-"]
+
+        def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status_box[0] = status.split(" ", 1)[0]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        try:
+            if path in ("/health", "/health/ready", "/health/live") and method in ("GET", "HEAD"):
+                return self._plain(_start, "200 OK", b'{"status":"ok"}', "application/json")
+            faults = read_faults(self.lab_dir)
+            mode = faults.get("s3")
+            if faults.get("s3_match") and faults["s3_match"] not in path_qs:
+                mode = None
+            if mode == "hang":
+                time.sleep(60)
+            elif mode == "slow":
+                time.sleep(3)
+            elif mode in ("500", 500):
+                body = _xml_error("InternalError", "We encountered an internal error, please try again.", path)
+                return self._plain(_start, "500 Internal Server Error", body, "application/xml")
+            elif mode in ("503", 503):
+                body = _xml_error("SlowDown", "Please reduce your request rate.", path)
+                return self._plain(_start, "503 Service Unavailable", body, "application/xml")
+            return self.app(environ, _start)
+        finally:
+            if not path.startswith("/moto-api"):
+                log_line(self.lab_dir / "s3-requests.log", f"{method} {path_qs} {status_box[0]} {key}")
+
+    @staticmethod
+    def _plain(start: Callable[..., Any], status: str, body: bytes, ctype: str) -> list[bytes]:
+        start(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+class S3Server:
+    def __init__(self, lab_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                                   create_backend_app)
+
+        class _Quiet(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                pass
+
+        app = S3Middleware(DomainDispatcherApplication(create_backend_app), lab_dir)
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_Quiet)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="s3", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
