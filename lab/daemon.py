@@ -42,10 +42,37 @@ async def _serve(lab_dir: Path, cfg: dict) -> None:
             tmp.write_text(json.dumps(info))
             tmp.replace(lab_dir / "daemon.json")
             print(f"lab daemon ready: {info}", flush=True)
-            await stop.wait()
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=2)
+                except asyncio.TimeoutError:
+                    kube.procs = _read_json(lab_dir / "procs.json") or kube.procs
+                    if not (lab_dir / "daemon.json").exists():
+                        # the lab dir was removed without `down`: take the other servers along
+                        await asyncio.to_thread(_stop_orphans, kube.procs)
+                        break
     finally:
         s3.stop()
         metrics.stop()
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _stop_orphans(procs: dict) -> None:
+    from lab import postgres
+    from lab.procs import kill_group
+    from lab.state import pid_alive
+
+    if procs.get("pg_root") and Path(procs["pg_root"]).exists():
+        postgres.stop(Path(procs["pg_root"]))
+    for name, pid in (procs.get("groups") or {}).items():
+        if name not in ("daemon", "postgres") and isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+            kill_group(pid, timeout=3)
 
 
 def main(argv: list[str] | None = None) -> int:

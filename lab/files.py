@@ -49,6 +49,14 @@ def load_objects(kube_url: str, objects: list[dict[str, Any]]) -> int:
         return int(json.loads(resp.read())["loaded"])
 
 
+def post_procs(kube_url: str, procs: dict[str, Any]) -> None:
+    """Tell the daemon which processes make up the lab (it stops them if the dir vanishes)."""
+    req = urllib.request.Request(f"{kube_url}/_lab/procs", data=json.dumps(procs).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
+
+
 def write_kubeconfig(path: Path, server: str, token: str) -> None:
     cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {},
            "clusters": [{"name": CONTEXT, "cluster": {"server": server}}],

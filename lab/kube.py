@@ -16,11 +16,13 @@ import aiohttp.web
 import attrs
 import kmock
 
-from lab.faults import read_faults, log_line
+from lab.controllers import after_update
+from lab.faults import log_line, read_faults
 
 _NS_LIST = re.compile(r"^/api/v1/namespaces/?$")
 _NS_ONE = re.compile(r"^/api/v1/namespaces/([^/]+)/?$")
 LOAD_PATH = "/_lab/load"
+PROCS_PATH = "/_lab/procs"
 
 
 def _now() -> str:
@@ -90,6 +92,7 @@ class LabKube(kmock.KubernetesEmulator):
 
     lab_dir: Path = attrs.field(default=Path("."))
     namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    procs: dict[str, Any] = attrs.field(factory=dict)  # the lab's processes, for orphan cleanup
     _rv: itertools.count = attrs.field(factory=lambda: itertools.count(100000))
 
     def next_rv(self) -> str:
@@ -114,6 +117,9 @@ class LabKube(kmock.KubernetesEmulator):
         if path == LOAD_PATH and raw.method == "POST":
             body = await raw.json()
             return aiohttp.web.json_response({"loaded": self.load(body)})
+        if path == PROCS_PATH and raw.method == "POST":
+            self.procs = await raw.json()
+            return aiohttp.web.json_response({"ok": True})
         faults = read_faults(self.lab_dir)
         mode = faults.get("kube")
         match = faults.get("kube_match")
@@ -176,12 +182,12 @@ class LabKube(kmock.KubernetesEmulator):
         payload["metadata"] = {"resourceVersion": self.next_rv()}
         return payload
 
-    def _touch(self, request: kmock.Request, operation: str) -> None:
+    def _touch(self, request: kmock.Request, operation: str) -> tuple | None:
         name = request.name or (request.data or {}).get("metadata", {}).get("name")
         namespace = request.namespace or (request.data or {}).get("metadata", {}).get("namespace")
         key = (request.resource, namespace, name)
         if key not in self.objects or self.objects[key].deleted:
-            return
+            return None
         obj = self.objects[key]
         meta = obj.raw.get("metadata", {})
         fields = list(meta.get("managedFields") or [])
@@ -196,16 +202,21 @@ class LabKube(kmock.KubernetesEmulator):
         if not meta.get("creationTimestamp"):
             patch["creationTimestamp"] = _now()
         obj.patch({"metadata": patch})
+        return key
 
     async def _serve_create(self, request: kmock.Request) -> Any:
-        async with self._lock:
-            self._touch(request, "Update")
+        await self._written(request)
         return await super()._serve_create(request)
 
     async def _serve_update(self, request: kmock.Request) -> Any:
-        async with self._lock:
-            self._touch(request, "Update")
+        await self._written(request)
         return await super()._serve_update(request)
+
+    async def _written(self, request: kmock.Request) -> None:
+        async with self._lock:
+            key = self._touch(request, "Update")
+            if key is not None and isinstance(request.data, dict):
+                after_update(self, key, request.data)
 
 
 def dumps(objects: list[dict[str, Any]]) -> bytes:

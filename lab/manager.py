@@ -90,7 +90,7 @@ def _start(d: Path, clean: bool, procs: dict[str, Any]) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     daemon = spawn([sys.executable, "-m", "lab.daemon", "--dir", str(d)], logs["daemon"], cwd=d, env=env)
-    groups["daemon"] = daemon.pid
+    groups["daemon"] = daemon
     _record(d, procs)
     # 2. redis
     (d / "redis").mkdir()
@@ -99,18 +99,18 @@ def _start(d: Path, clean: bool, procs: dict[str, Any]) -> dict[str, Any]:
     redis = spawn(["/usr/bin/redis-server", *seed_redis.redis_args(redis_port, str(d / "redis"),
                                                                   str(d / "redis" / "acl.conf"),
                                                                   plan["redis_maxmemory"])], logs["redis"])
-    groups["redis"] = redis.pid
+    groups["redis"] = redis
     # 3. prometheus + alertmanager
     am_ok = Path(monitoring.ALERTMANAGER_BIN).exists()
     monitoring.write_prometheus_config(d / "prometheus", am_port if am_ok else None)
     prom = spawn(monitoring.prometheus_cmd(d / "prometheus", prom_port), logs["prometheus"])
-    groups["prometheus"] = prom.pid
+    groups["prometheus"] = prom
     am_error = None if am_ok else f"{monitoring.ALERTMANAGER_BIN} is missing"
     am = None
     if am_ok:
         monitoring.write_alertmanager_config(d / "alertmanager")
         am = spawn(monitoring.alertmanager_cmd(d / "alertmanager", am_port), logs["alertmanager"])
-        groups["alertmanager"] = am.pid
+        groups["alertmanager"] = am
     _record(d, procs)
     # 4. postgres (initdb + start, synchronous)
     pg_root = postgres.make_root(d)
@@ -142,7 +142,7 @@ def _start(d: Path, clean: bool, procs: dict[str, Any]) -> dict[str, Any]:
             silence_id = monitoring.create_silence(am_url)
         except Exception as exc:  # the lab works without Alertmanager; say so in lab.json
             am_error = str(exc)
-            kill_group(am.pid, timeout=2)
+            kill_group(am, timeout=2)
             groups.pop("alertmanager", None)
             _record(d, procs)
     # 8. files for clients
@@ -169,27 +169,28 @@ def _start(d: Path, clean: bool, procs: dict[str, Any]) -> dict[str, Any]:
         "planted": plan["planted"],
         "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "startup_seconds": round(time.monotonic() - t0, 2),
-        "daemon_pid": daemon.pid,
+        "daemon_pid": daemon,
         "kubeconfig": str(d / "kubeconfig"),
         "config": str(d / "config.toml"),
         "context": "clusterdeck-lab",
         "secrets_file": str(d / "secrets.json"),
         "plan_file": str(d / "plan.json"),
         "faults_file": str(d / "faults.json"),
-        "redis": {**entry(redis_port, redis.pid, "redis"), "aclfile": str(d / "redis" / "acl.conf"),
+        "redis": {**entry(redis_port, redis, "redis"), "aclfile": str(d / "redis" / "acl.conf"),
                   "maxmemory": plan["redis_maxmemory"], "server": "redis-server 7.0 (Dragonfly stand-in)"},
         "postgres": {**entry(pg_port, groups["postgres"], "postgresql"), "data_dir": str(pg_root / "data"),
                      "socket_dir": str(pg_root), "superuser": "postgres"},
-        "s3": {**entry(ports["s3_port"], daemon.pid), "region": seed_s3.REGION},
-        "kube": entry(ports["kube_port"], daemon.pid),
-        "prometheus": {**entry(prom_port, prom.pid), "job": monitoring.SCRAPE_JOB},
-        "alertmanager": {**entry(am_port, am.pid if am is not None and silence_id else None),
+        "s3": {**entry(ports["s3_port"], daemon), "region": seed_s3.REGION},
+        "kube": entry(ports["kube_port"], daemon),
+        "prometheus": {**entry(prom_port, prom), "job": monitoring.SCRAPE_JOB},
+        "alertmanager": {**entry(am_port, am if am is not None and silence_id else None),
                          "available": silence_id is not None, "silence_id": silence_id, "error": am_error},
-        "metrics": {**entry(ports["metrics_port"], daemon.pid, path="/metrics"), "job": monitoring.SCRAPE_JOB},
+        "metrics": {**entry(ports["metrics_port"], daemon, path="/metrics"), "job": monitoring.SCRAPE_JOB},
         "endpoints": endpoints,
         "logs": {k: str(v) for k, v in logs.items()} | {"postgres": str(pg_root / "postgresql.log")},
     }
     files.write_json(d / "lab.json", state)
+    files.post_procs(kube_url, procs)
     return state
 
 

@@ -127,6 +127,7 @@ def all_secret_values(plan: dict[str, Any]) -> list[str]:
     values += [plan["pg_superuser"], plan["kube_token"], plan["litellm_master_key"]]
     for app in plan.get("s3_keys", {}).values():
         values.append(app["secret_key"])
-    values += [k["secret_key"] for k in plan.get("s3_extra_keys", [])]
+    if plan.get("s3_admin"):
+        values.append(plan["s3_admin"]["secret_key"])
     seen: set[str] = set()
     return [v for v in values if v and not (v in seen or seen.add(v))]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,11 +37,24 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def spawn(cmd: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start detached (own session and process group), output appended to `log`."""
-    with open(log, "ab") as out:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=cwd, env=env, start_new_session=True, close_fds=True)
+_LAUNCHER = """
+import json, subprocess, sys
+cmd, log = json.loads(sys.argv[1]), sys.argv[2]
+with open(log, "ab") as out:
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                         start_new_session=True, close_fds=True)
+print(p.pid)
+"""
+
+
+def spawn(cmd: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
+    """Start `cmd` detached (own session and process group, parent = init, so nothing here has to
+    reap it), output appended to `log`. Returns its pid, which is also its process-group id."""
+    out = subprocess.run([sys.executable, "-c", _LAUNCHER, json.dumps(cmd), str(log)], cwd=cwd, env=env,
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise LabError(f"cannot start {Path(cmd[0]).name}: {out.stderr.strip()[-500:]}")
+    return int(out.stdout.strip())
 
 
 def run(cmd: list[str], log: Path | None = None, timeout: float = 60) -> str:
@@ -52,14 +67,14 @@ def run(cmd: list[str], log: Path | None = None, timeout: float = 60) -> str:
     return proc.stdout
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen | None = None,
+def wait_until(check: Callable[[], bool], timeout: float, what: str, pid: int | None = None,
                log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        if proc is not None and proc.poll() is not None:
-            raise LabError(f"{what} exited with code {proc.returncode}{_tail(log)}")
+        if pid is not None and not pid_alive(pid):
+            raise LabError(f"{what} exited early{_tail(log)}")
         time.sleep(0.05)
     raise LabError(f"{what} not ready after {timeout:.0f}s{_tail(log)}")
 

@@ -2,6 +2,7 @@
 
 The lab: `lab` (planted faults) and `clean_lab` (no fault) are session-scoped labs of real
 servers, each in its own temporary directory, brought up on first use and torn down at the end.
+They are shared and read-only by convention: tests that write use `scratch_lab` (one per module).
 They yield the lab.json state (dict) plus `state["_secrets"]` (every secret value the lab made).
 Point code at a lab without environment variables: `state["config"]` (a clusterdeck config.toml,
 which itself names the kubeconfig and context), `lab.access.kube_client(state)`, or the
@@ -42,6 +43,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def clean_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A running lab without any planted fault."""
     yield from _lab(tmp_path_factory, "lab-clean", clean=True)
+
+
+@pytest.fixture(scope="module")
+def scratch_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A planted lab of its own for one test module: the place for tests that WRITE (patch
+    Secrets, rollout restarts, ACL SETUSER...). Never write to the shared `lab` / `clean_lab`."""
+    yield from _lab(tmp_path_factory, "lab-scratch", clean=False)
 
 
 @pytest.fixture(scope="session")
