@@ -1,0 +1,261 @@
+"""KubeSource: read-only access to the Kubernetes API through the official client (imported lazily)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from checks.errors import SourceError
+from checks.sources import kube_parse as kp
+from checks.sources import kube_parse_resources as kr
+from checks.sources.kube_errors import SYSTEM, ApiCall, is_missing_object, map_error
+from checks.sources.kube_models import KubeConfigMap, KubePod, KubeSecret, KubeWorkload
+from checks.sources.kube_resources import (CnpgCluster, DragonflyInstance, KubeEvent, KubeNetworkPolicy,
+                                           KubeService, PrometheusRuleSet)
+
+T = TypeVar("T")
+ALL_NAMESPACES = "*"
+"""Pass as `namespace` to list across every namespace."""
+SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+# (group, version, plural) of the custom resources clusterdeck reads.
+DRAGONFLY = ("dragonflydb.io", "v1alpha1", "dragonflies")
+CNPG_CLUSTER = ("postgresql.cnpg.io", "v1", "clusters")
+PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
+CILIUM_POLICY = ("cilium.io", "v2", "ciliumnetworkpolicies")
+
+
+def resolve_kubeconfig(explicit: str | None) -> str | None:
+    """Like kubectl: explicit path, then $KUBECONFIG (a path list), then ~/.kube/config; None = in-cluster."""
+    if explicit:
+        path = os.path.expanduser(explicit)
+        if not os.path.isfile(path):
+            raise SourceError(SYSTEM, "No kubeconfig", f"kubeconfig {path} does not exist (set by --kubeconfig "
+                              "or the `kubeconfig` config key)", kind="error")
+        return path
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        paths = [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
+        if any(os.path.isfile(p) for p in paths):
+            return env
+        raise SourceError(SYSTEM, "No kubeconfig", f"none of the files in $KUBECONFIG exist: {', '.join(paths)}",
+                          kind="error")
+    default = os.path.expanduser("~/.kube/config")
+    if os.path.isfile(default):
+        return default
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    raise SourceError(SYSTEM, "No kubeconfig", "no kubeconfig found: pass --kubeconfig, set $KUBECONFIG or create "
+                      "~/.kube/config", kind="error")
+
+
+class KubeSource:
+    """One kube context; every call is bounded by `timeout` and fails as one SourceError."""
+
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None,
+                 timeout: float = 5.0) -> None:
+        from kubernetes import client
+        from kubernetes import config as kconfig
+        from kubernetes.config.config_exception import ConfigException
+
+        self.timeout = float(timeout)
+        cfg = client.Configuration()
+        path = resolve_kubeconfig(kubeconfig)
+        self.kubeconfig_path = path or ""
+        """The kubeconfig used ('' in-cluster); may be a $KUBECONFIG path list."""
+        try:
+            if path is None:
+                kconfig.load_incluster_config(client_configuration=cfg)
+                self.context_name = "in-cluster"
+                ns = Path(SA_NAMESPACE_FILE).read_text().strip() if os.path.isfile(SA_NAMESPACE_FILE) else ""
+            else:
+                contexts, active = kconfig.list_kube_config_contexts(config_file=path)
+                names = [c.get("name") for c in contexts or []]
+                chosen = context or (active or {}).get("name")
+                if not chosen:
+                    raise SourceError(SYSTEM, "No context", f"{path} sets no current-context; pass --context "
+                                      f"(available: {', '.join(names) or 'none'})", kind="error")
+                if chosen not in names:
+                    raise SourceError(SYSTEM, "Unknown context", f'context "{chosen}" is not in {path} '
+                                      f"(available: {', '.join(names) or 'none'})", kind="error")
+                kconfig.load_kube_config(config_file=path, context=chosen, client_configuration=cfg,
+                                         persist_config=False)
+                self.context_name = chosen
+                entry = next(c for c in contexts if c.get("name") == chosen)
+                ns = (entry.get("context") or {}).get("namespace") or ""
+        except ConfigException as exc:
+            raise SourceError(SYSTEM, "Invalid kubeconfig", f"{path or 'in-cluster config'}: "
+                              f"{str(exc).splitlines()[0][:200]}", kind="error") from None
+        cfg.retries = 0  # one attempt: the caller's timeout is the whole budget
+        cfg.client_side_validation = False
+        self.configuration = cfg
+        """The client Configuration (reused for port-forwarding on a separate ApiClient)."""
+        self.server = cfg.host
+        """API server URL."""
+        self.default_namespace = namespace or ns or "default"
+        """Namespace used when a call passes none: argument, then the context's, then 'default'."""
+        self._api = client.ApiClient(cfg)
+        self._core = client.CoreV1Api(self._api)
+        self._apps = client.AppsV1Api(self._api)
+        self._net = client.NetworkingV1Api(self._api)
+        self._custom = client.CustomObjectsApi(self._api)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._api.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _ns(self, namespace: str | None) -> str | None:
+        if namespace == ALL_NAMESPACES:
+            return None
+        return namespace or self.default_namespace
+
+    def _fetch(self, call: ApiCall, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Run one API call; JSON body as a dict. A get of a missing object gives None."""
+        try:
+            resp = fn(*args, _preload_content=False, _request_timeout=(self.timeout, self.timeout), **kw)
+            try:
+                body = resp.data
+            finally:
+                resp.release_conn()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one SourceError
+            if call.verb == "get" and is_missing_object(exc):
+                return None
+            if call.verb == "list" and not call.custom and getattr(exc, "status", None) == 404:
+                return {"items": []}  # a built-in resource with nothing in it (some emulators answer 404)
+            raise map_error(exc, call, server=self.server, timeout=self.timeout, context=self.context_name) from None
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
+                              "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
+        return doc if isinstance(doc, dict) else {}
+
+    def _list(self, resource: str, group: str, namespace: str | None, namespaced: Callable[..., Any],
+              cluster: Callable[..., Any], parse: Callable[[dict[str, Any]], T], label_selector: str | None = None,
+              **kw: Any) -> list[T]:
+        ns = self._ns(namespace)
+        call = ApiCall("list", resource, group, ns)
+        if label_selector:
+            kw["label_selector"] = label_selector
+        doc = self._fetch(call, namespaced, ns, **kw) if ns else self._fetch(call, cluster, **kw)
+        items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
+        items = [it for it in items if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")),
+                                                                   label_selector)]
+        return [parse(it) for it in items]
+
+    def _get(self, resource: str, group: str, namespace: str | None, name: str, fn: Callable[..., Any],
+             parse: Callable[[dict[str, Any]], T]) -> T | None:
+        ns = self._ns(namespace) or self.default_namespace
+        doc = self._fetch(ApiCall("get", resource, group, ns, name), fn, name, ns)
+        return None if doc is None else parse(doc)
+
+    def _list_custom(self, gvp: tuple[str, str, str], namespace: str | None, parse: Callable[[dict[str, Any]], T],
+                     label_selector: str | None = None) -> list[T]:
+        group, version, plural = gvp
+        ns = self._ns(namespace)
+        call = ApiCall("list", plural, group, ns, custom=True)
+        kw: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
+        if ns:
+            doc = self._fetch(call, self._custom.list_namespaced_custom_object, group, version, ns, plural, **kw)
+        else:
+            doc = self._fetch(call, self._custom.list_cluster_custom_object, group, version, plural, **kw)
+        items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
+        return [parse(it) for it in items
+                if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector)]
+
+    def _get_custom(self, gvp: tuple[str, str, str], namespace: str | None, name: str,
+                    parse: Callable[[dict[str, Any]], T]) -> T | None:
+        group, version, plural = gvp
+        ns = self._ns(namespace) or self.default_namespace
+        call = ApiCall("get", plural, group, ns, name, custom=True)
+        doc = self._fetch(call, self._custom.get_namespaced_custom_object, group, version, ns, plural, name)
+        return None if doc is None else parse(doc)
+
+    # -- core and apps ----------------------------------------------------------------------------
+
+    def list_secrets(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeSecret]:
+        return self._list("secrets", "", namespace, self._core.list_namespaced_secret,
+                          self._core.list_secret_for_all_namespaces, kp.secret_from, label_selector)
+
+    def get_secret(self, namespace: str | None, name: str) -> KubeSecret | None:
+        return self._get("secrets", "", namespace, name, self._core.read_namespaced_secret, kp.secret_from)
+
+    def list_configmaps(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeConfigMap]:
+        return self._list("configmaps", "", namespace, self._core.list_namespaced_config_map,
+                          self._core.list_config_map_for_all_namespaces, kp.configmap_from, label_selector)
+
+    def get_configmap(self, namespace: str | None, name: str) -> KubeConfigMap | None:
+        return self._get("configmaps", "", namespace, name, self._core.read_namespaced_config_map, kp.configmap_from)
+
+    def list_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubePod]:
+        return self._list("pods", "", namespace, self._core.list_namespaced_pod,
+                          self._core.list_pod_for_all_namespaces, kp.pod_from, label_selector)
+
+    def get_pod(self, namespace: str | None, name: str) -> KubePod | None:
+        return self._get("pods", "", namespace, name, self._core.read_namespaced_pod, kp.pod_from)
+
+    def list_services(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeService]:
+        return self._list("services", "", namespace, self._core.list_namespaced_service,
+                          self._core.list_service_for_all_namespaces, kr.service_from, label_selector)
+
+    def get_service(self, namespace: str | None, name: str) -> KubeService | None:
+        return self._get("services", "", namespace, name, self._core.read_namespaced_service, kr.service_from)
+
+    def list_events(self, namespace: str | None = None, involved_name: str | None = None,
+                    involved_kind: str | None = None) -> list[KubeEvent]:
+        """Events, newest last; optionally only those about one object."""
+        selector = ",".join(f"{k}={v}" for k, v in (("involvedObject.name", involved_name),
+                                                    ("involvedObject.kind", involved_kind)) if v)
+        kw = {"field_selector": selector} if selector else {}
+        events = self._list("events", "", namespace, self._core.list_namespaced_event,
+                            self._core.list_event_for_all_namespaces, kr.event_from, None, **kw)
+        events = [e for e in events if (not involved_name or e.involved_name == involved_name)
+                  and (not involved_kind or e.involved_kind == involved_kind)]
+        return sorted(events, key=lambda e: (e.last_seen is not None, e.last_seen or 0))  # type: ignore[arg-type]
+
+    def list_deployments(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeWorkload]:
+        return self._list("deployments", "apps", namespace, self._apps.list_namespaced_deployment,
+                          self._apps.list_deployment_for_all_namespaces,
+                          lambda o: kp.workload_from(o, "Deployment"), label_selector)
+
+    def get_deployment(self, namespace: str | None, name: str) -> KubeWorkload | None:
+        return self._get("deployments", "apps", namespace, name, self._apps.read_namespaced_deployment,
+                         lambda o: kp.workload_from(o, "Deployment"))
+
+    def list_statefulsets(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeWorkload]:
+        return self._list("statefulsets", "apps", namespace, self._apps.list_namespaced_stateful_set,
+                          self._apps.list_stateful_set_for_all_namespaces,
+                          lambda o: kp.workload_from(o, "StatefulSet"), label_selector)
+
+    def get_statefulset(self, namespace: str | None, name: str) -> KubeWorkload | None:
+        return self._get("statefulsets", "apps", namespace, name, self._apps.read_namespaced_stateful_set,
+                         lambda o: kp.workload_from(o, "StatefulSet"))
+
+    def list_network_policies(self, namespace: str | None = None) -> list[KubeNetworkPolicy]:
+        return self._list("networkpolicies", "networking.k8s.io", namespace,
+                          self._net.list_namespaced_network_policy, self._net.list_network_policy_for_all_namespaces,
+                          kr.network_policy_from)
+
+    # -- custom resources -------------------------------------------------------------------------
+
+    def list_cilium_network_policies(self, namespace: str | None = None) -> list[KubeNetworkPolicy]:
+        return self._list_custom(CILIUM_POLICY, namespace, kr.cilium_policy_from)
+
+    def list_dragonflies(self, namespace: str | None = None) -> list[DragonflyInstance]:
+        return self._list_custom(DRAGONFLY, namespace, kr.dragonfly_from)
+
+    def get_dragonfly(self, namespace: str | None, name: str) -> DragonflyInstance | None:
+        return self._get_custom(DRAGONFLY, namespace, name, kr.dragonfly_from)
+
+    def list_cnpg_clusters(self, namespace: str | None = None) -> list[CnpgCluster]:
+        return self._list_custom(CNPG_CLUSTER, namespace, kr.cnpg_cluster_from)
+
+    def get_cnpg_cluster(self, namespace: str | None, name: str) -> CnpgCluster | None:
+        return self._get_custom(CNPG_CLUSTER, namespace, name, kr.cnpg_cluster_from)
+
+    def list_prometheus_rules(self, namespace: str | None = None) -> list[PrometheusRuleSet]:
+        return self._list_custom(PROMETHEUS_RULE, namespace, kr.prometheus_rule_from)
