@@ -1,0 +1,281 @@
+"""S3 (RustFS) data source on boto3, imported lazily.
+
+S3 answers (AccessDenied, NoSuchBucket, …) come back as `S3Probe` values with the
+server's code verbatim; only transport failures raise `SourceError("s3", …)`.
+The secret key is used exactly as given (a trailing newline is a real-world bug we
+must reproduce, not hide) and never appears in a repr or message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from checks.errors import SourceError
+from checks.redact import redact
+
+SYSTEM = "s3"
+
+KNOWN_CODES = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket", "NoSuchKey",
+               "RequestTimeTooSkewed", "AuthorizationHeaderMalformed", "InvalidRequest", "PermanentRedirect",
+               "NoSuchBucketPolicy", "BucketAlreadyOwnedByYou", "InvalidBucketName", "AllAccessDisabled",
+               "ExpiredToken", "InvalidToken", "MissingSecurityHeader", "XAmzContentSHA256Mismatch")
+"""S3 error codes recognised in free text."""
+
+ROOT_CAUSES = {
+    "InvalidAccessKeyId": "S3_INVALID_ACCESS_KEY", "SignatureDoesNotMatch": "S3_SIGNATURE_MISMATCH",
+    "RequestTimeTooSkewed": "S3_CLOCK_SKEW", "AuthorizationHeaderMalformed": "S3_WRONG_REGION",
+    "NoSuchBucket": "S3_NO_SUCH_BUCKET", "InvalidRequest": "S3_USER_DISABLED",
+}
+"""S3 error code → troubleshooting-flow root cause (AccessDenied depends on the step)."""
+
+
+def classify_s3_error(text: object) -> str | None:
+    """The S3 error code named in `text` (`An error occurred (AccessDenied) …`, `Access Denied`), or None."""
+    t = str(text or "")
+    m = re.search(r"\(([A-Za-z]+)\)", t)
+    if m and m[1] in KNOWN_CODES:
+        return m[1]
+    for code in KNOWN_CODES:
+        if code in t:
+            return code
+    low = t.lower()
+    if "access denied" in low:
+        return "AccessDenied"
+    if "accesskeydisabled" in low or "access key disabled" in low:
+        return "InvalidRequest"
+    if "signature we calculated does not match" in low:
+        return "SignatureDoesNotMatch"
+    if "does not exist in our records" in low:
+        return "InvalidAccessKeyId"
+    return None
+
+
+@dataclass(frozen=True)
+class S3Probe:
+    """Outcome of one S3 request."""
+
+    ok: bool
+    """The request succeeded."""
+    code: str | None
+    """Server error code verbatim (HEAD answers carry none: `NoSuchBucket`/`NoSuchKey` for 404, `Forbidden` for 403)."""
+    http_status: int | None
+    """HTTP status of the answer."""
+    message: str
+    """Server message or a summary; never a secret."""
+    operation: str = ""
+    """The S3 operation, e.g. ListObjectsV2."""
+    value: Any = field(default=None, compare=False)
+    """Payload on success (buckets, keys, summary, …)."""
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    """A bucket from ListBuckets."""
+
+    name: str
+    """Bucket name."""
+    created: datetime | None
+    """CreationDate."""
+
+
+@dataclass(frozen=True)
+class BucketSummary:
+    """Contents and settings of one bucket."""
+
+    name: str
+    """Bucket name."""
+    objects: int
+    """Objects counted."""
+    total_bytes: int
+    """Sum of object sizes counted."""
+    created: datetime | None
+    """CreationDate (from ListBuckets when visible)."""
+    policy_present: bool | None
+    """A bucket policy exists; None when it could not be read."""
+    versioning: str | None
+    """Enabled | Suspended | Disabled; None when it could not be read."""
+    truncated: bool = False
+    """Counting stopped at `max_pages` pages."""
+
+
+class S3Source:
+    """S3 API client for one endpoint and one key pair."""
+
+    system = SYSTEM
+
+    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1",
+                 timeout: float = 5.0) -> None:
+        import boto3  # lazy: heavy client
+        import botocore.exceptions
+        from botocore.config import Config
+
+        self._bexc = botocore.exceptions
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.access_key = access_key
+        self.__secret_key = secret_key
+        self.region = region
+        self.timeout = float(timeout)
+        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, signature_version="s3v4",
+                        retries={"total_max_attempts": 1, "mode": "standard"},  # one attempt, no retry
+                        s3={"addressing_style": "path"}, region_name=region,
+                        request_checksum_calculation="when_required",
+                        response_checksum_validation="when_required")
+        self._client = boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key, region_name=region, config=config)
+
+    def __repr__(self) -> str:
+        return f"S3Source({self.endpoint_url}, access_key={self.access_key!r})"
+
+    # ------------------------------------------------------------------ plumbing
+    def _transport_error(self, exc: BaseException) -> SourceError:
+        text = redact(str(exc), [self.__secret_key])
+        b = self._bexc
+        if isinstance(exc, (b.ConnectTimeoutError, b.ReadTimeoutError)):
+            return SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer within "
+                               f"{self.timeout:g}s. Check the RustFS pod and the port-forward.", kind="timeout")
+        if isinstance(exc, b.SSLError):
+            return SourceError(SYSTEM, "TLS handshake failed", f"{self.endpoint_url}: {text}. The endpoint "
+                               "probably speaks plain HTTP: use an http:// URL.", kind="unreachable")
+        if isinstance(exc, (b.EndpointConnectionError, b.ConnectionClosedError, b.ConnectionError)):
+            return SourceError(SYSTEM, "Cannot connect", f"{self.endpoint_url}: {text}. Is RustFS running and "
+                               "the Service reachable? Try `kubectl -n storage port-forward svc/rustfs-svc 9000`.",
+                               kind="unreachable")
+        return SourceError(SYSTEM, "S3 client error", f"{self.endpoint_url}: {text}")
+
+    def _call(self, operation: str, fn: Any, *, head_404: str = "NoSuchBucket") -> S3Probe:
+        try:
+            value = fn()
+        except self._bexc.ClientError as exc:
+            err = exc.response.get("Error", {}) or {}
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = str(err.get("Code") or "") or None
+            if code and code.isdigit():  # HEAD: no body, botocore reports the status as the code
+                code = {"404": head_404, "403": "Forbidden", "400": "BadRequest"}.get(code, code)
+            message = redact(str(err.get("Message") or exc), [self.__secret_key])
+            return S3Probe(False, code, status, message, operation)
+        except self._bexc.BotoCoreError as exc:
+            raise self._transport_error(exc) from None
+        meta = value.get("ResponseMetadata", {}) if isinstance(value, dict) else {}
+        return S3Probe(True, None, meta.get("HTTPStatusCode", 200), "OK", operation, value)
+
+    # ------------------------------------------------------------------ endpoint
+    def health(self) -> S3Probe:
+        """GET /health; when that is not served (moto: 404), any HTTP answer to `/` means reachable."""
+        import urllib.error
+        import urllib.request
+
+        def get(path: str) -> int:
+            req = urllib.request.Request(self.endpoint_url + path, method="GET")
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (http(s) only)
+                    return int(resp.status)
+            except urllib.error.HTTPError as exc:
+                return int(exc.code)
+
+        try:
+            status = get("/health")
+            if 200 <= status < 300:
+                return S3Probe(True, None, status, "healthy", "Health")
+            anon = get("/")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            text = str(reason)
+            if isinstance(reason, TimeoutError) or "timed out" in text.lower():
+                raise SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer within "
+                                  f"{self.timeout:g}s.", kind="timeout") from None
+            hint = " The endpoint probably speaks plain HTTP: use an http:// URL." if "ssl" in text.lower() else ""
+            raise SourceError(SYSTEM, "Cannot connect", f"{self.endpoint_url}: {text}.{hint}",
+                              kind="unreachable") from None
+        return S3Probe(True, None, anon, f"no /health endpoint (HTTP {status}); S3 answers HTTP {anon}", "Health")
+
+    # ------------------------------------------------------------------ buckets
+    def list_buckets(self) -> S3Probe:
+        """ListBuckets → value: tuple[BucketInfo, …]."""
+        probe = self._call("ListBuckets", lambda: self._client.list_buckets())
+        if probe.ok:
+            buckets = tuple(BucketInfo(b["Name"], b.get("CreationDate")) for b in probe.value.get("Buckets", []))
+            probe = S3Probe(True, None, probe.http_status, f"{len(buckets)} buckets", probe.operation, buckets)
+        return probe
+
+    def head_bucket(self, bucket: str) -> S3Probe:
+        """HeadBucket (needs s3:ListBucket on the bucket ARN)."""
+        return self._call("HeadBucket", lambda: self._client.head_bucket(Bucket=bucket))
+
+    def list_objects(self, bucket: str, max_keys: int = 1, prefix: str = "") -> S3Probe:
+        """ListObjectsV2 → value: tuple of keys."""
+        probe = self._call("ListObjectsV2", lambda: self._client.list_objects_v2(
+            Bucket=bucket, MaxKeys=max_keys, Prefix=prefix))
+        if probe.ok:
+            keys = tuple(o["Key"] for o in probe.value.get("Contents", []))
+            probe = S3Probe(True, None, probe.http_status, f"{len(keys)} keys", probe.operation, keys)
+        return probe
+
+    def get_bucket_location(self, bucket: str) -> S3Probe:
+        """GetBucketLocation → value: the LocationConstraint ('' for us-east-1)."""
+        probe = self._call("GetBucketLocation", lambda: self._client.get_bucket_location(Bucket=bucket))
+        if probe.ok:
+            loc = probe.value.get("LocationConstraint") or ""
+            probe = S3Probe(True, None, probe.http_status, loc or "us-east-1", probe.operation, loc)
+        return probe
+
+    def bucket_summary(self, name: str, max_pages: int = 100) -> S3Probe:
+        """Object count and size (paginated ListObjectsV2), creation date, policy, versioning."""
+        count = size = 0
+        truncated = False
+
+        def walk() -> dict[str, Any]:
+            nonlocal count, size, truncated
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=name)
+            for i, page in enumerate(pages):
+                if i >= max_pages:
+                    truncated = True
+                    break
+                for obj in page.get("Contents", []):
+                    count += 1
+                    size += int(obj.get("Size", 0))
+            return {}
+
+        probe = self._call("ListObjectsV2", walk)
+        if not probe.ok:
+            return probe
+        created = None
+        listed = self.list_buckets()
+        if listed.ok:
+            created = next((b.created for b in listed.value if b.name == name), None)
+        pol = self._call("GetBucketPolicy", lambda: self._client.get_bucket_policy(Bucket=name))
+        policy = True if pol.ok else (False if pol.code == "NoSuchBucketPolicy" else None)
+        ver = self._call("GetBucketVersioning", lambda: self._client.get_bucket_versioning(Bucket=name))
+        versioning = (ver.value.get("Status") or "Disabled") if ver.ok else None
+        summary = BucketSummary(name, count, size, created, policy, versioning, truncated)
+        return S3Probe(True, None, 200, f"{count} objects, {size} bytes", "BucketSummary", summary)
+
+    # ------------------------------------------------------------------ objects
+    def head_object(self, bucket: str, key: str) -> S3Probe:
+        """HeadObject (s3:GetObject on bucket/*); 404 → NoSuchKey."""
+        return self._call("HeadObject", lambda: self._client.head_object(Bucket=bucket, Key=key),
+                          head_404="NoSuchKey")
+
+    def put_object(self, bucket: str, key: str, body: bytes = b"clusterdeck probe\n") -> S3Probe:
+        """PutObject (write probe; callers must delete what they create)."""
+        return self._call("PutObject", lambda: self._client.put_object(Bucket=bucket, Key=key, Body=body))
+
+    def get_object(self, bucket: str, key: str) -> S3Probe:
+        """GetObject → value: the body bytes."""
+        def go() -> dict[str, Any]:
+            resp = self._client.get_object(Bucket=bucket, Key=key)
+            resp["Body"] = resp["Body"].read()
+            return resp
+
+        probe = self._call("GetObject", go)
+        if probe.ok:
+            probe = S3Probe(True, None, probe.http_status, f"{len(probe.value['Body'])} bytes",
+                            probe.operation, probe.value["Body"])
+        return probe
+
+    def delete_object(self, bucket: str, key: str) -> S3Probe:
+        """DeleteObject."""
+        return self._call("DeleteObject", lambda: self._client.delete_object(Bucket=bucket, Key=key))

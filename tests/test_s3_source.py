@@ -1,0 +1,128 @@
+"""S3Source against a moto server with IAM enforcement (tests/servers.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from checks.errors import SourceError
+from checks.sources.s3 import S3Source, classify_s3_error
+from tests.servers import BUCKET, LOOPBACK, OTHER_BUCKET, MotoServer, closed_port, moto_server, silent_port  # noqa: F401
+
+
+def s3(srv: MotoServer, user: str, secret_suffix: str = "") -> S3Source:
+    ak, sk = srv.keys[user]
+    return S3Source(srv.endpoint, ak, sk + secret_suffix, timeout=5)
+
+
+def test_health_falls_back_to_any_http_answer(moto_server: MotoServer) -> None:
+    probe = s3(moto_server, "good").health()
+    assert probe.ok and probe.http_status is not None
+
+
+def test_good_policy_can_do_everything_on_its_bucket(moto_server: MotoServer) -> None:
+    src = s3(moto_server, "good")
+    # moto authorises HeadBucket as a non-existent "s3:HeadBucket" action (AWS and RustFS use
+    # s3:ListBucket), so with moto it is only checked with the admin key
+    assert s3(moto_server, "admin").head_bucket(BUCKET).ok
+    listed = src.list_objects(BUCKET, max_keys=1)
+    assert listed.ok and len(listed.value) == 1
+    assert src.get_bucket_location(BUCKET).ok
+    assert src.head_object(BUCKET, "snapshots/dump-0.dfs").ok
+    missing = src.head_object(BUCKET, "absent-key")
+    assert not missing.ok and missing.code == "NoSuchKey" and missing.http_status == 404
+    key = "clusterdeck-probe/test"
+    assert src.put_object(BUCKET, key, b"hello").ok
+    got = src.get_object(BUCKET, key)
+    assert got.ok and got.value == b"hello"
+    assert src.delete_object(BUCKET, key).ok
+
+
+def test_good_policy_is_denied_other_buckets(moto_server: MotoServer) -> None:
+    probe = s3(moto_server, "good").list_objects(OTHER_BUCKET)
+    assert not probe.ok and probe.code == "AccessDenied" and probe.http_status == 403
+
+
+def test_listbucket_on_object_arn_is_access_denied(moto_server: MotoServer) -> None:
+    src = s3(moto_server, "wrongarn")
+    listed = src.list_objects(BUCKET)
+    assert not listed.ok and listed.code == "AccessDenied" and listed.http_status == 403
+    loc = src.get_bucket_location(BUCKET)
+    assert not loc.ok and loc.http_status == 403
+    head = src.head_bucket(BUCKET)
+    assert not head.ok and head.code == "Forbidden" and head.http_status == 403
+    assert src.head_object(BUCKET, "snapshots/dump-0.dfs").ok  # object actions still work
+
+
+def test_invalid_access_key(moto_server: MotoServer) -> None:
+    probe = S3Source(moto_server.endpoint, "AKIANOTAREALKEY00000", "x" * 40, timeout=5).list_objects(BUCKET)
+    assert not probe.ok and probe.code == "InvalidAccessKeyId" and probe.http_status == 403
+
+
+def test_trailing_newline_secret_is_signature_mismatch(moto_server: MotoServer) -> None:
+    src = s3(moto_server, "good", secret_suffix="\n")
+    probe = src.list_objects(BUCKET)
+    assert not probe.ok and probe.code == "SignatureDoesNotMatch" and probe.http_status == 403
+    assert moto_server.keys["good"][1] not in repr(src)
+
+
+def test_no_such_bucket(moto_server: MotoServer) -> None:
+    src = s3(moto_server, "admin")
+    probe = src.list_objects("no-such-bucket")
+    assert not probe.ok and probe.code == "NoSuchBucket" and probe.http_status == 404
+    head = src.head_bucket("no-such-bucket")
+    assert not head.ok and head.code == "NoSuchBucket" and head.http_status == 404
+
+
+def test_list_buckets_and_summary(moto_server: MotoServer) -> None:
+    src = s3(moto_server, "admin")
+    buckets = src.list_buckets()
+    assert buckets.ok and {b.name for b in buckets.value} >= {BUCKET, OTHER_BUCKET}
+    summary = src.bucket_summary(BUCKET)
+    assert summary.ok
+    s = summary.value
+    assert s.objects == 3 and s.total_bytes == 600 and s.created is not None
+    assert s.policy_present is False and s.versioning == "Disabled" and not s.truncated
+    denied = s3(moto_server, "good").list_buckets()
+    assert not denied.ok and denied.code == "AccessDenied"
+
+
+def test_closed_port_is_unreachable(closed_port: int) -> None:
+    src = S3Source(f"http://{LOOPBACK}:{closed_port}", "ak", "sk", timeout=2)
+    start = time.monotonic()
+    with pytest.raises(SourceError) as err:
+        src.list_buckets()
+    assert err.value.kind == "unreachable" and err.value.system == "s3"
+    assert time.monotonic() - start < 2
+    with pytest.raises(SourceError) as err:
+        src.health()
+    assert err.value.kind == "unreachable"
+
+
+def test_silent_port_times_out(silent_port: int) -> None:
+    timeout = 1.0
+    src = S3Source(f"http://{LOOPBACK}:{silent_port}", "ak", "sk", timeout=timeout)
+    deadline = time.monotonic() + timeout + 1
+    with pytest.raises(SourceError) as err:
+        src.list_objects(BUCKET)
+    assert err.value.kind == "timeout" and time.monotonic() < deadline
+    deadline = time.monotonic() + timeout + 1
+    with pytest.raises(SourceError) as err:
+        src.health()
+    assert err.value.kind == "timeout" and time.monotonic() < deadline
+
+
+@pytest.mark.parametrize("text,code", [
+    ("An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied", "AccessDenied"),
+    ("S3 error: Access Denied", "AccessDenied"),
+    ("The AWS Access Key Id you provided does not exist in our records.", "InvalidAccessKeyId"),
+    ("SignatureDoesNotMatch: The request signature we calculated does not match", "SignatureDoesNotMatch"),
+    ("RequestTimeTooSkewed", "RequestTimeTooSkewed"),
+    ("AuthorizationHeaderMalformed: the region is wrong; expecting 'us-east-1'.", "AuthorizationHeaderMalformed"),
+    ("InvalidRequest ErrAccessKeyDisabled", "InvalidRequest"),
+    ("botocore.errorfactory.NoSuchBucket: The specified bucket does not exist", "NoSuchBucket"),
+    ("nothing to see", None),
+])
+def test_classify_s3_error(text: str, code: str | None) -> None:
+    assert classify_s3_error(text) == code
