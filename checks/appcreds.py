@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from checks.appcreds_build import (PostgresCredentials, RedisCredentials, S3Credentials, build_postgres,
-                                   build_redis, build_s3)
+from checks.appcreds_build import build_postgres, build_redis, build_s3
+from checks.appcreds_models import PostgresCredentials, RedisCredentials, S3Credentials
 from checks.config import SecretRef
 from checks.errors import SourceError
 from checks.sources.kube_models import ContainerSpec, EnvVar, KubeSecret, PodTemplate, fingerprint

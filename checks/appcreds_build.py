@@ -1,109 +1,18 @@
-"""Credential records and the builders that assemble them from a container's resolved env."""
+"""Builders that assemble credential records from a container's resolved env (records re-exported)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from checks.appcreds_detect import (POSTGRES_SCHEMES, REDIS_SCHEMES, classify_name, dragonfly_s3_args, parse_bool,
                                     parse_url, split_host_port, url_kind)
+from checks.appcreds_models import PostgresCredentials, RedisCredentials, S3Credentials
 from checks.config import SecretRef
-from checks.redact import fingerprint
 
 if TYPE_CHECKING:
     from checks.appcreds import EnvValue
 
-
-@dataclass(frozen=True)
-class RedisCredentials:
-    """How an app connects to Redis/Dragonfly."""
-
-    host: str = ""
-    """Host as the app sees it (usually an in-cluster name)."""
-    port: int = 6379
-    """Port."""
-    username: str = ""
-    """ACL user ('' = none given, i.e. `default`)."""
-    password: str | None = field(default=None, repr=False)
-    """Password, byte-exact; None when none is configured or it could not be resolved."""
-    db: int = 0
-    """Database number."""
-    key_prefix: str = ""
-    """Key prefix the app uses, '' when unknown."""
-    source: dict[str, str] = field(default_factory=dict)
-    """Field -> where its value came from, e.g. `env REDIS_PASSWORD ← secret ns/name key K`."""
-    secret_ref: SecretRef | None = None
-    """Secret key holding the password (None when literal or absent)."""
-    tls: bool = False
-    """rediss:// or a TLS flag."""
-    container: str = ""
-    """Container the settings were read from."""
-    group: str = ""
-    """Variable-name group, e.g. 'LITELLM' for LITELLM_REDIS_*; '' for the plain names."""
-
-    def fingerprint(self) -> str:
-        """Display-safe fingerprint of the password."""
-        return fingerprint(self.password)
-
-
-@dataclass(frozen=True)
-class PostgresCredentials:
-    """How an app connects to PostgreSQL."""
-
-    host: str = ""
-    """Host as the app sees it."""
-    port: int = 5432
-    """Port."""
-    user: str = ""
-    """Role name."""
-    password: str | None = field(default=None, repr=False)
-    """Password, byte-exact (None when unresolved)."""
-    dbname: str = ""
-    """Database."""
-    source: dict[str, str] = field(default_factory=dict)
-    """Field -> where its value came from."""
-    secret_ref: SecretRef | None = None
-    """Secret key holding the password."""
-    sslmode: str = ""
-    """sslmode when set."""
-    container: str = ""
-    """Container the settings were read from."""
-    group: str = ""
-    """Variable-name group, e.g. 'KC' for KC_DB_*."""
-
-    def fingerprint(self) -> str:
-        """Display-safe fingerprint of the password."""
-        return fingerprint(self.password)
-
-
-@dataclass(frozen=True)
-class S3Credentials:
-    """How an app reaches S3 (RustFS)."""
-
-    endpoint: str = ""
-    """Endpoint URL with the scheme the app will use ('' = AWS default)."""
-    access_key: str = ""
-    """Access key id."""
-    secret_key: str | None = field(default=None, repr=False)
-    """Secret access key, byte-exact (a trailing newline is a classic SignatureDoesNotMatch)."""
-    region: str = ""
-    """Region, '' when unset."""
-    bucket: str = ""
-    """Bucket, '' when unknown."""
-    source: dict[str, str] = field(default_factory=dict)
-    """Field -> where its value came from."""
-    secret_ref: SecretRef | None = None
-    """Secret key holding the secret access key."""
-    path_style: bool | None = None
-    """Forced path-style addressing, None when unset."""
-    container: str = ""
-    """Container the settings were read from."""
-    group: str = ""
-    """Variable-name group, e.g. 'LANGFUSE_EVENT_UPLOAD'."""
-
-    def fingerprint(self) -> str:
-        """Display-safe fingerprint of the secret key."""
-        return fingerprint(self.secret_key)
+__all__ = ["PostgresCredentials", "RedisCredentials", "S3Credentials", "build_postgres", "build_redis", "build_s3"]
 
 
 def _src(ev: EnvValue, part: str = "") -> str:
@@ -196,6 +105,24 @@ def _collect(env: dict[str, EnvValue], kind: str, container: str, problems: list
     return accs
 
 
+def _merged(accs: dict[str, _Acc], fields: tuple[str, ...], secret: str, wanted: set[str]) -> list[tuple[str, _Acc]]:
+    """Prefixed groups (LITELLM_REDIS_PASSWORD) take the `fields` they lack from the plain group (REDIS_HOST,
+    REDIS_USERNAME); a plain group without a secret that a prefixed group completed is not reported alone."""
+    default = accs.get("")
+    out, absorbed = [], False
+    for group, acc in accs.items():
+        if not wanted & set(acc.values):
+            continue
+        if group and default is not None:
+            before = set(acc.values)
+            acc.inherit(fields, default)
+            absorbed |= set(acc.values) != before and secret in acc.values
+        out.append((group, acc))
+    if absorbed and default is not None and secret not in default.values:
+        out = [(g, a) for g, a in out if g]
+    return out
+
+
 def _fill_redis(acc: _Acc, f: dict[str, EnvValue]) -> None:
     if "url" in f:
         acc.url(f["url"], REDIS_SCHEMES, {"host": "host", "port": "port", "username": "username",
@@ -220,10 +147,8 @@ def build_redis(env: dict[str, EnvValue], container: str, problems: list[str]) -
     prefix = next((ev for name, ev in env.items() if name.upper().endswith("KEY_PREFIX")
                    and classify_name(name, "s3") is None), None)
     out = []
-    for group, acc in accs.items():
-        if not {"host", "password", "username"} & set(acc.values):
-            continue
-        acc.inherit(("host", "port", "key_prefix"), accs.get("") if group else None)
+    for group, acc in _merged(accs, ("host", "port", "username", "db", "tls", "key_prefix"), "password",
+                              {"host", "password", "username"}):
         if prefix is not None:
             acc.put("key_prefix", prefix.value, prefix)
         v = acc.values
@@ -256,10 +181,8 @@ def build_postgres(env: dict[str, EnvValue], container: str, problems: list[str]
     """PostgreSQL candidates from `DATABASE_URL`, `PG*`, `DB_*`, `POSTGRES_*`, JDBC `KC_DB_URL` + `KC_DB_*`."""
     accs = _collect(env, "postgres", container, problems, _fill_postgres)
     out = []
-    for group, acc in accs.items():
-        if not {"host", "password", "user"} & set(acc.values):
-            continue
-        acc.inherit(("host", "port", "dbname"), accs.get("") if group else None)
+    for group, acc in _merged(accs, ("host", "port", "user", "dbname", "sslmode"), "password",
+                              {"host", "password", "user"}):
         v = acc.values
         out.append(PostgresCredentials(host=str(v.get("host", "")), port=int(v.get("port", 5432)),  # type: ignore[arg-type]
                                        user=str(v.get("user", "")), password=v.get("password"),  # type: ignore[arg-type]
@@ -291,10 +214,8 @@ def build_s3(env: dict[str, EnvValue], args: tuple[str, ...], container: str,
             default.source[fld] = f"arg {names[fld]} of container {container}"
             default.refs.pop(fld, None)
     out = []
-    for group, acc in accs.items():
-        if not {"access_key", "secret_key", "bucket", "endpoint"} & set(acc.values):
-            continue
-        acc.inherit(("access_key", "secret_key", "endpoint", "region", "use_https"), accs.get("") if group else None)
+    for group, acc in _merged(accs, ("access_key", "secret_key", "endpoint", "region", "use_https", "path_style"),
+                              "secret_key", {"access_key", "secret_key", "bucket", "endpoint"}):
         v = acc.values
         endpoint = str(v.get("endpoint", "") or "")
         if endpoint and "://" not in endpoint:

@@ -274,6 +274,11 @@ def test_name_conventions():
     (pg,) = build_postgres(_env(DATABASE_URL="postgres://u:p@db:5432/app"), "app", [])
     assert (pg.host, pg.user, pg.password, pg.dbname) == ("db", "u", "p", "app")
     assert build_postgres(_env(DATABASE_URL="sqlite:///data.db"), "app", []) == []
+    (merged,) = build_redis(_env(REDIS_HOST="df.cache.svc", REDIS_USERNAME="litellm", LITELLM_REDIS_PASSWORD="pw"),
+                            "app", [])  # the plain settings and the app-prefixed password form one candidate
+    assert (merged.host, merged.username, merged.password, merged.group) == ("df.cache.svc", "litellm", "pw",
+                                                                             "LITELLM")
+    assert merged.source["username"] == "env REDIS_USERNAME ← secret ns/s key REDIS_USERNAME (shared)"
     problems: list[str] = []
     (r,) = build_redis(_env(REDIS_URL="http://nope", REDIS_PASSWORD="x"), "app", problems)
     assert problems == ["env REDIS_URL of container app is not a redis:// URL"]
