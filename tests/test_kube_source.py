@@ -280,3 +280,17 @@ def test_not_kubernetes_at_all(tmp_path):
     with RawServer(200, b"<html>login page</html>") as srv:
         with pytest.raises(SourceError, match="not Kubernetes JSON"):
             source_for(srv.url, tmp_path).list_pods()
+
+
+def test_source_classes_have_the_protocol_shapes():
+    from checks.sources import PostgresReader, PrometheusReader, RedisReader, S3Reader
+    from checks.sources.postgres import PostgresSource
+    from checks.sources.prometheus import PrometheusSource
+    from checks.sources.redis_source import RedisSource
+    from checks.sources.s3 import S3Source
+
+    for proto, cls in ((RedisReader, RedisSource), (PostgresReader, PostgresSource), (S3Reader, S3Source),
+                       (PrometheusReader, PrometheusSource), (KubeReader, KubeSource)):
+        members = [m for m in vars(proto) if not m.startswith("_")]
+        assert [m for m in members if not hasattr(cls, m) and m not in ("context_name", "default_namespace",
+                                                                          "server")] == [], cls
