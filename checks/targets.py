@@ -50,8 +50,8 @@ def _target(kube: Any, namespace: str, name: str, kind: str) -> Target | None:
 def list_targets(conns: Any) -> list[Target]:
     """Workloads with credentials for at least one shared service, sorted by app."""
     kube = conns.kube
-    workloads = [(w.namespace, w.name, "Deployment") for w in kube.list_deployments()]
-    workloads += [(w.namespace, w.name, "StatefulSet") for w in kube.list_statefulsets()]
+    workloads = [(w.namespace, w.name, "Deployment") for w in kube.list_deployments("*")]
+    workloads += [(w.namespace, w.name, "StatefulSet") for w in kube.list_statefulsets("*")]
     with ThreadPoolExecutor(max_workers=8) as pool:
         found = list(pool.map(lambda w: _target(kube, *w), workloads))
     return sorted((t for t in found if t is not None), key=lambda t: t.app)

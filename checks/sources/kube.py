@@ -175,6 +175,13 @@ class KubeSource:
         doc = self._fetch(call, self._custom.get_namespaced_custom_object, group, version, ns, plural, name)
         return None if doc is None else parse(doc)
 
+    def server_version(self) -> str:
+        """The API server's gitVersion ('' when it does not say)."""
+        from kubernetes import client
+
+        doc = self._fetch(ApiCall("get", "version", "", None, "version"), client.VersionApi(self._api).get_code)
+        return str((doc or {}).get("gitVersion") or "")
+
     # -- core and apps ----------------------------------------------------------------------------
 
     def list_secrets(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeSecret]:

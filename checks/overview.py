@@ -1,0 +1,232 @@
+"""The Overview: each system's reachability, version and counts, and what our own identity may do.
+
+Every system is probed concurrently and on its own: one dead service degrades its row only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from checks.errors import SourceError
+
+
+@dataclass(frozen=True)
+class SystemStatus:
+    """One row of the systems table."""
+
+    system: str
+    """kubernetes | dragonfly | cnpg | rustfs | prometheus | alertmanager."""
+    status: str
+    """pass (reachable) | warn (reachable, degraded) | error (unreachable or unusable) | skip (not found)."""
+    endpoint: str = ""
+    """In-cluster service (and where it is reached)."""
+    version: str = ""
+    counts: str = ""
+    """Short counts, e.g. '6 ACL users, 3 denials'."""
+    alerts: str = ""
+    """Firing/pending counts (prometheus row)."""
+    detail: str = ""
+    """The error message or what is degraded."""
+
+
+@dataclass(frozen=True)
+class PermissionCheck:
+    """Whether clusterdeck's own identity may run one operation, and what a missing grant disables."""
+
+    system: str
+    operation: str
+    allowed: bool | None
+    """True, False, or None when it could not be tested."""
+    disables: str
+    """Feature lost without it."""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Overview:
+    context: str
+    systems: tuple[SystemStatus, ...]
+    permissions: tuple[PermissionCheck, ...]
+
+
+Probe = tuple[list[SystemStatus], list[PermissionCheck]]
+
+
+def _down(system: str, exc: SourceError, endpoint: str = "") -> Probe:
+    status = "skip" if exc.kind == "notfound" else "error"
+    return [SystemStatus(system, status, endpoint, detail=f"{exc.title}: {exc.message}")], []
+
+
+def _kube(conns: Any) -> Probe:
+    kube = conns.kube
+    perms: list[PermissionCheck] = []
+    counts: list[str] = []
+    reads: list[tuple[str, Callable[[], list[Any]], str]] = [
+        ("list secrets", lambda: kube.list_secrets("*"), "credential lookup for every flow"),
+        ("list pods", lambda: kube.list_pods("*"), "pod freshness (D9, C7), client→pod mapping"),
+        ("list deployments", lambda: kube.list_deployments("*"), "finding consumers of a Secret"),
+        ("list statefulsets", lambda: kube.list_statefulsets("*"), "finding consumers of a Secret"),
+        ("list dragonflies.dragonflydb.io", lambda: kube.list_dragonflies("*"), "Dragonfly discovery (D1)"),
+        ("list clusters.postgresql.cnpg.io", lambda: kube.list_cnpg_clusters("*"), "CNPG pane and flow"),
+        ("list ciliumnetworkpolicies", lambda: kube.list_cilium_network_policies("*"), "network path check (D10)"),
+    ]
+    first_error: SourceError | None = None
+    for op, fn, disables in reads:
+        try:
+            items = fn()
+            perms.append(PermissionCheck("kubernetes", op, True, disables))
+            if op in ("list secrets", "list pods", "list deployments"):
+                counts.append(f"{len(items)} {op.split()[1]}")
+        except SourceError as exc:
+            if exc.kind in ("unreachable", "timeout", "auth"):
+                return _down("kubernetes", exc, getattr(kube, "server", ""))
+            first_error = first_error or exc
+            perms.append(PermissionCheck("kubernetes", op, False if exc.kind == "forbidden" else None, disables,
+                                         exc.message))
+    version = ""
+    try:
+        version = kube.server_version()
+    except (SourceError, AttributeError):
+        pass
+    status = "warn" if first_error else "pass"
+    row = SystemStatus("kubernetes", status, getattr(kube, "server", ""), version, ", ".join(counts),
+                       detail=first_error.message if first_error else "")
+    return [row], perms
+
+
+_REDIS_OPS = (("INFO", "memory gauge, version, D11"), ("ACL LIST", "users table, D3/D4/D8"),
+              ("ACL LOG", "recent denials (D7); often behind -@dangerous"), ("SLOWLOG GET", "slowlog tab"),
+              ("CONFIG GET maxmemory", "config & drift tab"))
+
+
+def _dragonfly(conns: Any) -> Probe:
+    from checks.sources.redis_source import RedisSource
+
+    ep = conns.dragonfly_admin()
+    src = RedisSource(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout)
+    try:
+        snap = src.snapshot()
+    finally:
+        src.close()
+    perms = []
+    for op, disables in _REDIS_OPS:
+        denied = snap.denied.get(op)
+        perms.append(PermissionCheck("dragonfly", op, denied is None, disables, denied or ""))
+    info = snap.info
+    version = ""
+    if info is not None:
+        version = f"{info.flavor} {info.version}"
+    counts = f"{len(snap.acl_users)} ACL users, {len(snap.acl_log)} ACL LOG entries"
+    if info is not None and info.maxmemory:
+        counts += f", memory {100 * info.used_memory / info.maxmemory:.0f}%"
+    status = "warn" if snap.denied else "pass"
+    return [SystemStatus("dragonfly", status, f"{ep.service} → {ep.host}:{ep.port}", version, counts,
+                         detail="denied: " + ", ".join(snap.denied) if snap.denied else "")], perms
+
+
+def _cnpg(conns: Any) -> Probe:
+    from checks.sources.postgres import PostgresSource
+
+    clusters = conns.kube.list_cnpg_clusters("*")
+    if not clusters:
+        return [SystemStatus("cnpg", "skip", detail="no postgresql.cnpg.io Cluster in this context")], []
+    rows, perms = [], []
+    for c in clusters:
+        name = f"{c.namespace}/{c.name}"
+        try:
+            ep = conns.postgres_admin(c.namespace, c.name)
+            src = PostgresSource(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout)
+            version = src.server_version()
+            roles = src.roles()
+        except SourceError as exc:
+            rows.append(SystemStatus(f"cnpg {name}", "error", detail=f"{exc.title}: {exc.message}"))
+            continue
+        managed = len(c.managed_roles) if hasattr(c, "managed_roles") else 0
+        rows.append(SystemStatus(f"cnpg {name}", "pass", f"{ep.service} → {ep.host}:{ep.port}", version,
+                                 f"{managed} managed roles, {len(roles)} roles in pg_roles", detail=c.phase))
+        perms.append(PermissionCheck("cnpg", f"SELECT pg_roles ({name})", True, "C5, roles table"))
+        superuser = any(r.name == ep.user and r.superuser for r in roles)
+        perms.append(PermissionCheck("cnpg", f"read pg_authid ({name})", superuser,
+                                     "detect manual ALTER ROLE (xmin vs passwordStatus)"))
+    return rows, perms
+
+
+def _rustfs(conns: Any) -> Probe:
+    from checks.sources.s3 import S3Source
+
+    ep = conns.rustfs_admin()
+    src = S3Source(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout)
+    listing = src.list_buckets()
+    perms = [PermissionCheck("rustfs", "ListAllMyBuckets", listing.ok, "buckets tab, R7",
+                             "" if listing.ok else f"{listing.code}: {listing.message}")]
+    admin_ok: bool | None = None
+    detail = ""
+    try:
+        from checks.sources.rustfs_admin import RustfsAdmin
+
+        RustfsAdmin(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout).list_users()
+        admin_ok = True
+    except SourceError as exc:
+        admin_ok = False if exc.kind == "forbidden" else None
+        detail = exc.message
+    perms.append(PermissionCheck("rustfs", "admin API list-users", admin_ok,
+                                 "identity tab and R8 via the RustFS admin API (IAM API fallback on the lab)", detail))
+    if not listing.ok:
+        return [SystemStatus("rustfs", "error", ep.service, detail=f"{listing.code}: {listing.message}")], perms
+    buckets = listing.value or []
+    return [SystemStatus("rustfs", "pass", f"{ep.service} → {ep.endpoint_url}", "S3 API",
+                         f"{len(buckets)} buckets")], perms
+
+
+def _prometheus(conns: Any) -> Probe:
+    from checks.sources.prometheus import PrometheusSource
+
+    url = conns.prometheus_url()
+    src = PrometheusSource(url, conns.config.timeout)
+    build = src.buildinfo()
+    alerts = src.alerts()
+    firing = sum(1 for a in alerts if a.state == "firing")
+    pending = sum(1 for a in alerts if a.state == "pending")
+    rules = sum(len(g.rules) for g in src.rules())
+    return [SystemStatus("prometheus", "pass", url, build.version, f"{rules} rules",
+                         f"{firing} firing, {pending} pending")], [
+        PermissionCheck("prometheus", "GET /api/v1/alerts, /api/v1/rules", True, "alerts pane")]
+
+
+def _alertmanager(conns: Any) -> Probe:
+    from checks.sources.prometheus import AlertmanagerSource
+
+    url = conns.alertmanager_url()
+    alerts = AlertmanagerSource(url, conns.config.timeout).alerts()
+    silenced = sum(1 for a in alerts if a.silenced_by)
+    return [SystemStatus("alertmanager", "pass", url, "", f"{len(alerts)} alerts", f"{silenced} silenced")], []
+
+
+PROBES: dict[str, Callable[[Any], Probe]] = {
+    "kubernetes": _kube, "dragonfly": _dragonfly, "cnpg": _cnpg, "rustfs": _rustfs,
+    "prometheus": _prometheus, "alertmanager": _alertmanager,
+}
+
+
+def _guarded(name: str, fn: Callable[[Any], Probe], conns: Any) -> Probe:
+    try:
+        return fn(conns)
+    except SourceError as exc:
+        return _down(name, exc)
+
+
+def collect_overview(conns: Any) -> Overview:
+    """Probe every system concurrently; a failing one becomes an error row, never an exception."""
+    with ThreadPoolExecutor(max_workers=len(PROBES)) as pool:
+        futures = {name: pool.submit(_guarded, name, fn, conns) for name, fn in PROBES.items()}
+        results = [futures[name].result() for name in PROBES]
+    systems = tuple(s for rows, _ in results for s in rows)
+    perms = tuple(p for _, ps in results for p in ps)
+    try:
+        context = conns.kube.context_name
+    except SourceError:
+        context = conns.context or ""
+    return Overview(context, systems, perms)
