@@ -126,3 +126,14 @@ def test_silent_port_times_out(silent_port: int) -> None:
 ])
 def test_classify_s3_error(text: str, code: str | None) -> None:
     assert classify_s3_error(text) == code
+
+
+def test_https_to_plain_http_endpoint(moto_server: MotoServer) -> None:
+    https = moto_server.endpoint.replace("http://", "https://")
+    ak, sk = moto_server.keys["good"]
+    with pytest.raises(SourceError) as err:
+        S3Source(https, ak, sk, timeout=3).list_objects(BUCKET)
+    assert err.value.kind == "unreachable" and "http://" in err.value.message
+    with pytest.raises(SourceError) as err:
+        S3Source(https, ak, sk, timeout=3).health()
+    assert "plain HTTP" in err.value.message

@@ -38,7 +38,7 @@ class RedisSnapshot:
     slowlog: tuple[SlowlogEntry, ...]
     """SLOWLOG GET 128, newest first."""
     config: dict[str, str]
-    """CONFIG GET results for `CONFIG_KEYS` that the server knows."""
+    """CONFIG GET results for `CONFIG_KEYS` that the server knows, keyed with dashes."""
     denied: dict[str, str] = field(default_factory=dict)
     """Command → NOPERM text, for the parts the admin identity may not run."""
     errors: dict[str, str] = field(default_factory=dict)
@@ -214,10 +214,10 @@ class RedisSource:
         config: dict[str, str] = {}
         for key in CONFIG_KEYS:
             res = values.get(f"CONFIG GET {key}")
-            if isinstance(res, dict):
-                config.update({str(k): str(v) for k, v in res.items()})
-            elif isinstance(res, (list, tuple)):
-                config.update({str(res[i]): str(res[i + 1]) for i in range(0, len(res) - 1, 2)})
+            pairs = list(res.items()) if isinstance(res, dict) else (
+                [(res[i], res[i + 1]) for i in range(0, len(res) - 1, 2)] if isinstance(res, (list, tuple)) else [])
+            # Dragonfly may answer with its flag spelling (slowlog_max_len): key by the Redis spelling
+            config.update({str(k).replace("_", "-"): str(v) for k, v in pairs})
         info = parse_info(values["INFO"]) if "INFO" in values else None
         if info is not None:
             self._flavor = info.flavor

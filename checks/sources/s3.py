@@ -187,7 +187,9 @@ class S3Source:
             if isinstance(reason, TimeoutError) or "timed out" in text.lower():
                 raise SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer within "
                                   f"{self.timeout:g}s.", kind="timeout") from None
-            hint = " The endpoint probably speaks plain HTTP: use an http:// URL." if "ssl" in text.lower() else ""
+            low = text.lower()
+            hint = (" The server's certificate is not trusted." if "certificate" in low else
+                    " The endpoint probably speaks plain HTTP: use an http:// URL." if "ssl" in low else "")
             raise SourceError(SYSTEM, "Cannot connect", f"{self.endpoint_url}: {text}.{hint}",
                               kind="unreachable") from None
         return S3Probe(True, None, anon, f"no /health endpoint (HTTP {status}); S3 answers HTTP {anon}", "Health")
