@@ -164,6 +164,8 @@ def test_services_events_and_policies(kube):
     svc = kube.get_service("storage", "rustfs-svc")
     assert svc.host == "rustfs-svc.storage.svc" and svc.port_for(9000).name == "s3"
     assert [p.port for p in svc.ports] == [9001, 9000]
+    assert sorted(s.name for s in kube.list_services("monitoring")) == ["alertmanager-operated", "prometheus-operated"]
+    assert kube.list_services("monitoring", label_selector="app=none") == []
     df = kube.get_service("cache", "dragonfly")
     assert df.port_for("admin").target_port == "admin" and df.selector == {"app": "dragonfly"}
     events = kube.list_events("ai-system", involved_name="litellm")
