@@ -51,6 +51,10 @@ def test_context_and_namespace_from_kubeconfig(kube, kubeconfig, kube_lab):
     assert (other.context_name, other.default_namespace) == ("staging", "cache")
 
 
+def test_server_version(kube):
+    assert kube.server_version() == "v1.26.4+k3s1"  # what kmock reports
+
+
 def test_unknown_context_lists_the_available_ones(kubeconfig):
     with pytest.raises(SourceError) as err:
         KubeSource(str(kubeconfig), "prod", None, timeout=1)
