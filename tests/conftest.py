@@ -100,3 +100,21 @@ def lab_faults() -> Iterator[Callable[..., None]]:
     yield set_faults
     for directory in touched:
         clear_faults(directory)
+
+
+# --- snapshots live in the repository's root snapshots/<test module>/ --------------------------
+
+def _root_snapshot_extension() -> None:
+    import pytest_textual_snapshot as pts
+
+    root = Path(__file__).resolve().parent.parent / "snapshots"
+
+    class RootSVGImageExtension(pts.SVGImageExtension):
+        @classmethod
+        def dirname(cls, *, test_location: Any) -> str:
+            return str(root / Path(test_location.filepath).stem)
+
+    pts.SVGImageExtension = RootSVGImageExtension
+
+
+_root_snapshot_extension()
