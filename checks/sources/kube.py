@@ -177,9 +177,11 @@ class KubeSource:
 
     def server_version(self) -> str:
         """The API server's gitVersion ('' when it does not say)."""
-        from kubernetes import client
+        def get_version(**kw: Any) -> Any:  # VersionApi asks for /version/, which not every server serves
+            return self._api.call_api("/version", "GET", header_params={"Accept": "application/json"},
+                                      auth_settings=["BearerToken"], _return_http_data_only=True, **kw)
 
-        doc = self._fetch(ApiCall("get", "version", "", None, "version"), client.VersionApi(self._api).get_code)
+        doc = self._fetch(ApiCall("get", "version", "", None, "version"), get_version)
         return str((doc or {}).get("gitVersion") or "")
 
     # -- core and apps ----------------------------------------------------------------------------

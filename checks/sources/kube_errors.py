@@ -36,8 +36,10 @@ class ApiCall:
 
     def describe(self) -> str:
         """e.g. `list secrets in namespace "cache"` or `get dragonflies.dragonflydb.io "df" in namespace "cache"`."""
-        what = f'{self.verb} {self.qualified}' + (f' "{self.name}"' if self.name else "")
-        return what + (f' in namespace "{self.namespace}"' if self.namespace else " in all namespaces")
+        what = f'{self.verb} {self.qualified}' + (f' "{self.name}"' if self.name and self.name != self.resource else "")
+        if self.namespace:
+            return what + f' in namespace "{self.namespace}"'
+        return what + (" in all namespaces" if self.verb == "list" else "")
 
 
 def _status_message(body: Any) -> str:
