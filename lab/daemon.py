@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     lab_dir: Path = args.dir.resolve()
     cfg = json.loads((lab_dir / "daemon-config.json").read_text())
     asyncio.run(_serve(lab_dir, cfg))
-    return 0
+    sys.stdout.flush()
+    os._exit(0)  # do not wait for request threads still sleeping in a "hang" fault
 
 
 if __name__ == "__main__":

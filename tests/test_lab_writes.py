@@ -65,3 +65,25 @@ def test_missing_prometheus_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(manager.LabError, match="Prometheus.*/nonexistent/prometheus is missing"):
         manager.up(tmp_path / "lab")
     assert manager.status(tmp_path / "lab") is None
+
+
+def test_slow_and_hanging_faults(scratch_lab: dict[str, Any], lab_faults: Any) -> None:
+    import socket
+    import urllib.error
+    import urllib.request
+
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ReadTimeoutError
+
+    lab_faults(scratch_lab, kube="slow", kube_match="/secrets/")
+    assert urllib.request.urlopen(f"{scratch_lab['kube']['url']}/api/v1/namespaces/cache/pods", timeout=2).status == 200
+    with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
+        urllib.request.urlopen(f"{scratch_lab['kube']['url']}/api/v1/namespaces/cache/secrets/dragonfly-auth",
+                               timeout=1)
+    lab_faults(scratch_lab, s3="hang")
+    s3 = boto3.client("s3", endpoint_url=scratch_lab["s3"]["url"], region_name="us-east-1",
+                      aws_access_key_id="AKIAX", aws_secret_access_key="x",
+                      config=Config(read_timeout=1, connect_timeout=1, retries={"max_attempts": 1}))
+    with pytest.raises(ReadTimeoutError):
+        s3.list_buckets()
