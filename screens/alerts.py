@@ -88,7 +88,11 @@ class AlertsScreen(PaneScreen):
         if not rows:
             rows.append(("h:none", (Text("no alert is firing or pending", style="dim"),
                                     *[Text("")] * (len(ALERT_COLUMNS) - 1))))
-        self.query_one("#alerts-table", FilterableTable).set_rows(ALERT_COLUMNS, rows)
+        table = self.query_one("#alerts-table", FilterableTable)
+        table.set_rows(ALERT_COLUMNS, rows)
+        current = self._current("#alerts-table")
+        if current and current.startswith("h:") and table.row_count > 1:
+            table.move_cursor(row=table.cursor_row + 1)  # onto the first alert, not its severity header
         self.query_one("#alerts-summary", Static).update(summary_line(data))
         c = data.counts
         tabs = self.query_one("#alerts-tabs", TabbedContent)

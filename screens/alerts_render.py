@@ -78,7 +78,8 @@ def alert_detail(a: AlertView, now: datetime, full: bool = False) -> Text:
         out.append("deadman alert: firing all the time is healthy; its absence means alerting is broken\n",
                    style="green")
     else:
-        out.append("no pane explains this alert: enter / i shows its labels and annotations\n", style="dim")
+        hint = "esc goes back" if full else "enter / i shows its labels and annotations"
+        out.append(f"no pane explains this alert: {hint}\n", style="dim")
     if a.silenced_by:
         out.append(f"silenced by {clean(', '.join(a.silenced_by))}\n", style="dim")
     if a.inhibited_by:
