@@ -119,9 +119,9 @@ def _dragonfly(conns: Any) -> Probe:
     version = ""
     if info is not None:
         version = f"{info.flavor} {info.version}"
-    counts = f"{len(snap.acl_users)} ACL users, {len(snap.acl_log)} ACL LOG entries"
+    counts = f"{len(snap.acl_users)} users, {len(snap.acl_log)} denials logged"
     if info is not None and info.maxmemory:
-        counts += f", memory {100 * info.used_memory / info.maxmemory:.0f}%"
+        counts += f", mem {100 * info.used_memory / info.maxmemory:.0f}%"
     status = "warn" if snap.denied else "pass"
     return [SystemStatus("dragonfly", status, f"{ep.service} → {ep.host}:{ep.port}", version, counts,
                          detail="denied: " + ", ".join(snap.denied) if snap.denied else "")], perms

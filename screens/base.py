@@ -160,16 +160,12 @@ class PaneScreen(Screen):
         self._open_bar("#command-bar")
 
     def _open_bar(self, selector: str) -> None:
-        bar = self.query_one(selector, PromptBar)
-        bar.add_class("-open")
-        bar.focus()
+        self.query_one(selector, PromptBar).open()
 
     def _close_bars(self) -> bool:
         closed = False
         for bar in self.query(PromptBar):
-            if bar.has_class("-open"):
-                bar.remove_class("-open")
-                closed = True
+            closed = bar.close() or closed
         if closed:
             self._focus_table()
         return closed
@@ -209,13 +205,13 @@ class PaneScreen(Screen):
 
     @on(Input.Submitted, "#filter-bar")
     def _filter_done(self, event: Input.Submitted) -> None:
-        event.input.remove_class("-open")
+        self.query_one("#filter-bar", PromptBar).close()
         self._filter_table = None
         self._focus_table()
 
     @on(Input.Submitted, "#command-bar")
     def _command_done(self, event: Input.Submitted) -> None:
-        event.input.remove_class("-open")
+        self.query_one("#command-bar", PromptBar).close()
         command = event.value.strip().lstrip(":")
         event.input.value = ""
         self.app.run_command_line(command)  # type: ignore[attr-defined]

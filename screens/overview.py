@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.widgets import DataTable
 from textual.widgets import Static
 
 from screens.base import PaneScreen
@@ -20,6 +22,7 @@ class OverviewScreen(PaneScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("Systems", classes="section-title")
         yield FilterableTable(id="systems")
+        yield Static("", id="system-detail")
         yield Static("Permission self-check: what clusterdeck's own identity may do", classes="section-title")
         yield FilterableTable(id="permissions")
 
@@ -33,11 +36,13 @@ class OverviewScreen(PaneScreen):
         self.app.note_context(data.context)  # type: ignore[attr-defined]
         systems = self.query_one("#systems", FilterableTable)
         systems.set_rows(
-            ("system", "status", "endpoint", "version", "counts", "alerts", "detail"),
-            [(s.system, (safe(s.system, "bold"), status_text(s.status), safe(s.endpoint), safe(s.version),
-                         safe(s.counts), safe(s.alerts), safe(s.detail, limit=160)))
+            ("system", "status", "version", "counts", "alerts", "problem (details below)"),
+            [(s.system, (safe(s.system, "bold"), status_text(s.status), safe(s.version, limit=24),
+                         safe(s.counts, limit=44), safe(s.alerts),
+                         safe(s.detail, "red" if s.status == "error" else "", limit=36)))
              for s in data.systems],
         )
+        self._show_system(systems.cursor_row)
         perms = self.query_one("#permissions", FilterableTable)
         perms.set_rows(
             ("system", "operation", "allowed", "if missing, disables"),
@@ -47,3 +52,26 @@ class OverviewScreen(PaneScreen):
                                              safe(p.disables if not p.allowed else p.detail or "")))
              for p in data.permissions],
         )
+
+    @on(DataTable.RowHighlighted, "#systems")
+    def _system_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_system(event.cursor_row)
+
+    def _show_system(self, row: int) -> None:
+        """The highlighted system's full problem text and endpoint, below the table."""
+        table = self.query_one("#systems", FilterableTable)
+        keys = table.visible_keys()
+        box = self.query_one("#system-detail", Static)
+        if self.data is None or not 0 <= row < len(keys):
+            box.update("")
+            return
+        system = next((s for s in self.data.systems if s.system == keys[row]), None)
+        if system is None:
+            return
+        text = Text()
+        text.append(f"{system.system}: ", style="bold")
+        text.append_text(safe(system.detail or "no problem seen", "red" if system.status == "error" else ""))
+        if system.endpoint:
+            text.append("\nendpoint: ", style="dim")
+            text.append_text(safe(system.endpoint))
+        box.update(text)

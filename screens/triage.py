@@ -24,6 +24,7 @@ class TriageScreen(PaneScreen):
     PANE = "triage"
     TITLE = "Triage"
     AUTO_REFRESH = False
+    AUTO_FOCUS = "#targets"
 
     BINDINGS = [
         Binding("ctrl+r", "run_flow", "Run flow", id="triage.run"),

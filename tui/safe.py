@@ -19,7 +19,8 @@ def clean(value: Any, limit: int = _MAX) -> str:
     text = _ANSI.sub("\ufffd", text)
     text = "".join(ch if ch.isprintable() or ch == " " else "\ufffd" for ch in text)
     if len(text) > limit:
-        text = text[:limit] + f"… ({len(text) - limit} more chars)"
+        more = len(text) - limit
+        text = text[:limit] + (f"… ({more} more chars)" if limit >= 1000 else "…")
     return text
 
 

@@ -18,7 +18,7 @@ class DeckHeader(Static):
     def show(self, context: str, badge: str, badge_style: str, extra: str = "") -> None:
         text = Text()
         text.append("clusterdeck", style="bold")
-        text.append("  ctx: ", style="dim")
+        text.append(" │ ctx ", style="dim")
         text.append(clean(context or "?"), style="bold cyan")
         text.append("  ")
         text.append(f" {badge} ", style=badge_style)
@@ -48,3 +48,18 @@ class PromptBar(Input):
     PromptBar { dock: bottom; display: none; height: 3; }
     PromptBar.-open { display: block; }
     """
+
+    def on_mount(self) -> None:
+        self.can_focus = False  # never takes focus while closed (digits must reach the app)
+
+    def open(self) -> None:
+        self.can_focus = True
+        self.add_class("-open")
+        self.focus()
+
+    def close(self) -> bool:
+        """Close the bar; True when it was open."""
+        was_open = self.has_class("-open")
+        self.remove_class("-open")
+        self.can_focus = False
+        return was_open

@@ -1,0 +1,142 @@
+"""The app shell on the lab: every pane loads, k9s-style navigation, filter, help, palette, badges."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.config import Config, ContextConfig
+from checks.overview import Overview, PermissionCheck, SystemStatus
+from tests.labtools import lab_config as config_for
+from tui.app import make_app
+
+PANES = ("overview", "dragonfly", "cnpg", "rustfs", "alerts", "triage")
+
+
+@pytest.fixture
+def lab_app_config(lab):
+    return config_for(lab).with_overrides(refresh_interval=0.0)
+
+
+async def test_every_pane_loads_on_the_lab(lab, lab_app_config):
+    app = make_app(lab_app_config)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for i, pane in enumerate(PANES, start=1):
+            await pilot.press(str(i))
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.current_mode == pane
+            screen = app.screen
+            assert screen.error is None, f"{pane}: {screen.error}"
+            assert not screen.query_one("#pane-error").display, pane
+        shot = app.export_screenshot()
+        for secret in lab["_secrets"]:
+            assert secret not in shot
+
+
+async def test_overview_shows_all_systems_reachable(lab, lab_app_config):
+    app = make_app(lab_app_config)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        data = app.screen.data
+        by_system = {s.system.split()[0]: s.status for s in data.systems}
+        for system in ("kubernetes", "dragonfly", "cnpg", "rustfs", "prometheus", "alertmanager"):
+            assert by_system.get(system) == "pass", (system, data.systems)
+        assert data.context == "clusterdeck-lab"
+        header = str(app.screen.query_one("#deck-header").render())
+        assert "clusterdeck-lab" in header and "READ-ONLY" in header
+
+
+async def test_command_line_aliases_filter_and_back():
+    app = make_app(Config(refresh_interval=0), static_data={"overview": _overview()})
+    async with app.run_test(size=(140, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        for alias, mode in (("df", "dragonfly"), ("pg", "cnpg"), ("s3", "rustfs"), ("alerts", "alerts"),
+                            ("triage", "triage"), ("overview", "overview")):
+            await pilot.press("colon", *alias, "enter")
+            await pilot.pause()
+            assert app.current_mode == mode, alias
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "triage"  # esc goes back along the breadcrumb history
+        await pilot.press("1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#systems")
+        assert len(table.visible_keys()) == 3
+        await pilot.press("slash", *"drag", "enter")
+        await pilot.pause()
+        assert table.visible_keys() == ["dragonfly"]
+        await pilot.press("slash", "backspace", "backspace", "backspace", "backspace", "!", *"drag", "enter")
+        await pilot.pause()
+        assert "dragonfly" not in table.visible_keys() and len(table.visible_keys()) == 2
+        await pilot.press("slash", "[")  # "!drag[" is a bad regex: the rows stay, the bar says so
+        await pilot.pause()
+        assert len(table.visible_keys()) == 2
+        assert app.screen.query_one("#filter-bar").has_class("-invalid")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "overview" and not app.screen.query_one("#filter-bar").has_class("-open")
+
+
+async def test_help_and_palette():
+    app = make_app(Config(refresh_interval=0), static_data={"overview": _overview()})
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"rustfs")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "rustfs"
+
+
+async def test_badges():
+    cfg = Config(refresh_interval=0, contexts={"prod": ContextConfig(read_only=True)})
+    data = {"overview": _overview()}
+    app = make_app(cfg, allow_writes=True, context_name="prod", static_data=data)
+    assert not app.allow_writes and app.badge()[0].startswith("LOCKED")
+    app = make_app(cfg, allow_writes=True, context_name="dev", static_data=data)
+    assert app.allow_writes and app.badge()[0] == "WRITES ENABLED"
+    app = make_app(cfg, context_name="dev", static_data=data)
+    assert app.badge()[0] == "READ-ONLY"
+
+
+async def test_hostile_names_render_literally():
+    hostile = Overview("[bold]ctx[/]", (SystemStatus("dragonfly", "error", "[link=http://x]x[/link]",
+                                                     detail="[@click=app.quit]boom\x1b[31m"),), ())
+    app = make_app(Config(refresh_interval=0), static_data={"overview": hostile})
+    async with app.run_test(size=(140, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shot = app.export_screenshot()
+        assert "[@click=app.quit]boom" in shot.replace("&#160;", " ") or "@click=app.quit" in shot
+        assert app.is_running
+
+
+def _overview() -> Overview:
+    return Overview("clusterdeck-lab", (
+        SystemStatus("kubernetes", "pass", "http://127.0.0.1:6443", "v1.31", "18 secrets, 14 pods"),
+        SystemStatus("dragonfly", "pass", "dragonfly.cache.svc:6379", "dragonfly df-v1.25.4",
+                     "6 users, 4 denials logged, mem 93%"),
+        SystemStatus("prometheus", "error", "http://prometheus-operated.monitoring.svc:9090",
+                     detail="Connection refused: nothing listens on 127.0.0.1:9090"),
+    ), (
+        PermissionCheck("dragonfly", "ACL LOG", False, "recent denials (D7)", "NOPERM"),
+        PermissionCheck("kubernetes", "list secrets", True, "credential lookup"),
+    ))
+
+
+def test_snapshot_overview(snap_compare):
+    app = make_app(Config(refresh_interval=0), context_name="clusterdeck-lab", static_data={"overview": _overview()})
+
+    async def run_before(pilot):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 34), run_before=run_before)
