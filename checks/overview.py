@@ -187,12 +187,13 @@ def _prometheus(conns: Any) -> Probe:
     url = conns.prometheus_url()
     src = PrometheusSource(url, conns.config.timeout)
     build = src.buildinfo()
-    alerts = src.alerts()
-    firing = sum(1 for a in alerts if a.state == "firing")
-    pending = sum(1 for a in alerts if a.state == "pending")
+    from checks.alerts import alert_counts
+
+    counts = alert_counts(conns)
     rules = sum(len(g.rules) for g in src.rules())
+    quiet = f", {counts.suppressed} silenced" if counts.suppressed else ""
     return [SystemStatus("prometheus", "pass", url, build.version, f"{rules} rules",
-                         f"{firing} firing, {pending} pending")], [
+                         f"{counts.firing} firing, {counts.pending} pending{quiet}")], [
         PermissionCheck("prometheus", "GET /api/v1/alerts, /api/v1/rules", True, "alerts pane")]
 
 

@@ -112,7 +112,7 @@ def write_targets(root: Path, metrics_port: int | None) -> None:
 def prometheus_cmd(root: Path, port: int) -> list[str]:
     return [PROMETHEUS_BIN, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
-            "--storage.tsdb.retention.time=1d", "--log.level=warn"]
+            "--storage.tsdb.retention.time=1d", "--log.level=warn", "--rules.alert.resend-delay=5s"]
 
 
 def write_alertmanager_config(root: Path) -> Path:

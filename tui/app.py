@@ -122,10 +122,16 @@ class ClusterDeck(App):
     def open_pane(self, mode: str, **kwargs: Any) -> None:
         """Switch to a pane and ask it to focus something (used by alert links)."""
         self.action_goto(mode)
+        if not kwargs:
+            return
         screen = self.screen
-        focus = getattr(screen, "focus_on", None)
-        if focus is not None and kwargs:
-            focus(**kwargs)
+
+        def focus() -> None:  # after the first refresh: a pane visited for the first time is built by then
+            fn = getattr(screen, "focus_on", None)
+            if fn is not None:
+                fn(**kwargs)
+
+        self.call_after_refresh(focus)
 
     def run_command_line(self, command: str) -> None:
         word, _, rest = command.partition(" ")
