@@ -1,16 +1,220 @@
-"""Dragonfly pane."""
+"""Dragonfly pane: ACL users and their consumers, a user's denials and DRYRUN, memory, slowlog, config and drift."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.binding import Binding
+from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
 from screens.base import PaneScreen
+from screens.dragonfly_detail import (SLOW_COLUMNS, USER_COLUMNS, UserDetail, memory_gauge, memory_numbers,
+                                     slow_cells, user_cells)
+from tui.safe import clean, safe, status_text
+from tui.widgets.table import FilterableTable
+
+TABS = {"users": "tab-users", "memory": "tab-memory", "slowlog": "tab-slowlog", "config": "tab-config"}
+HISTORY = 120
+"""Used-memory samples kept for the sparkline (one per refresh)."""
 
 
 class DragonflyScreen(PaneScreen):
     PANE = "dragonfly"
     TITLE = "Dragonfly"
+    CSS_PATH = "dragonfly.tcss"
+
+    BINDINGS = [
+        Binding("u", "tab('users')", "Users", id="dragonfly.users"),
+        Binding("m", "tab('memory')", "Memory", id="dragonfly.memory"),
+        Binding("s", "tab('slowlog')", "Slowlog", id="dragonfly.slowlog"),
+        Binding("c", "tab('config')", "Config", id="dragonfly.config"),
+        Binding("v", "toggle_values", "Slowlog values", id="dragonfly.values"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detail_user: str | None = None
+        """The user whose detail is open, None when the list shows."""
+        self.reveal_values = False
+        """Slowlog shows argument values (credentials stay redacted) instead of key names only."""
+        self.memory_history: list[float] = []
+        """used_memory of each refresh, oldest first (the sparkline)."""
+        self._pending_user: str | None = None
+        self._focused_once = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Dragonfly pane", id="placeholder")
+        yield Static("", id="df-summary")
+        with TabbedContent(id="df-tabs", initial="tab-users"):
+            with TabPane("Users", id="tab-users"):
+                yield FilterableTable(id="users")
+                yield UserDetail(id="user-detail")
+            with TabPane("Memory", id="tab-memory"):
+                yield Static("", id="mem-gauge")
+                yield Static("", id="mem-numbers")
+                yield Static("used memory across refreshes", id="mem-spark-title", classes="section-title")
+                yield Sparkline([], id="mem-spark")
+            with TabPane("Slowlog", id="tab-slowlog"):
+                yield Static("", id="slow-findings")
+                yield FilterableTable(id="slowlog")
+            with TabPane("Config & drift", id="tab-config"):
+                yield FilterableTable(id="config")
+                yield Static("", id="drift-title", classes="section-title")
+                yield FilterableTable(id="drift")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#user-detail").display = False
+
+    # -- data ---------------------------------------------------------------------------------
+    def fetch(self) -> Any:
+        from checks.dragonfly_view import collect_view
+
+        return collect_view(self.app.conns)  # type: ignore[attr-defined]
+
+    def show_data(self, data: Any) -> None:
+        self.query_one("#df-summary", Static).update(self._summary(data))
+        self.query_one("#users", FilterableTable).set_rows(USER_COLUMNS, [(u.name, user_cells(u)) for u in data.users])
+        self._show_memory(data.memory)
+        self._show_slowlog(data)
+        self.query_one("#config", FilterableTable).set_rows(("setting", "value"),
+                                                           [(k, (safe(k, "bold"), safe(v))) for k, v in data.config])
+        self.query_one("#drift-title", Static).update(
+            Text(f"ACL source vs live: {clean(data.acl_source)} — "
+                 + (f"{len(data.drift)} difference(s)" if data.drift else "no drift")))
+        self.query_one("#drift", FilterableTable).set_rows(
+            ("user", "drift", "detail"), [(f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
+                                          for i, (u, k, d) in enumerate(data.drift)])
+        if self.detail_user is not None:
+            self._fill_detail(self.detail_user)
+        elif not self._focused_once:
+            self._focused_once = True
+            self.call_after_refresh(self.query_one("#users", FilterableTable).focus)
+        if self._pending_user is not None:
+            name, self._pending_user = self._pending_user, None
+            self.open_user(name)
+
+    def _summary(self, data: Any) -> Text:
+        text = Text()
+        text.append(clean(data.server), style="bold")
+        live = sum(1 for u in data.users if u.enabled is not None)
+        text.append(f"  ·  {live} live users")
+        missing = len(data.users) - live
+        if missing:
+            text.append(f", {missing} not loaded", style="bold red")
+        text.append(f"  ·  {len(data.denials)} ACL LOG entries")
+        if data.memory is not None and data.memory.ratio is not None:
+            pct = data.memory.ratio * 100
+            text.append(f"  ·  memory {pct:.0f}%", style="bold red" if pct >= 90 else "")
+        if data.findings:
+            text.append(f"  ·  {len(data.findings)} finding(s)", style="yellow")
+        for problem in data.problems:
+            text.append("\n" + clean(problem), style="dim")
+        return text
+
+    def _show_memory(self, mem: Any) -> None:
+        if mem is not None and mem.used is not None:
+            self.memory_history = (self.memory_history + [float(mem.used)])[-HISTORY:]
+        self.query_one("#mem-gauge", Static).update(memory_gauge(mem))
+        self.query_one("#mem-numbers", Static).update(memory_numbers(mem))
+        spark = self.query_one("#mem-spark", Sparkline)
+        spark.data = list(self.memory_history)
+        spark.display = len(self.memory_history) >= 2
+        n = len(self.memory_history)
+        self.query_one("#mem-spark-title", Static).update(
+            Text(f"used memory across refreshes ({n} samples)" if n >= 2 else
+                 f"used memory across refreshes: {n} sample so far, the trend builds with each refresh"))
+
+    def _show_slowlog(self, data: Any) -> None:
+        text = Text()
+        for f in data.findings:
+            if f.subject != "slowlog":
+                continue
+            text.append_text(status_text(f.status))
+            text.append(f" {clean(f.title)}  fix: {clean(f.fix)}\n")
+        mode = "values shown (credentials stay hidden), v hides them" if self.reveal_values else \
+            "argument values redacted (command and key names shown), v shows them"
+        text.append(mode, style="dim")
+        self.query_one("#slow-findings", Static).update(text)
+        self.query_one("#slowlog", FilterableTable).set_rows(
+            SLOW_COLUMNS, [(f"{e.id}-{e.time}-{i}", slow_cells(e, self.reveal_values))
+                           for i, e in enumerate(data.slowlog)])
+
+    # -- user detail ----------------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#users")
+    def _user_selected(self, event: DataTable.RowSelected) -> None:
+        self.open_user(str(event.row_key.value))
+
+    def open_user(self, name: str) -> None:
+        if self.data is None or not any(u.name == name for u in self.data.users):
+            self.notify(f"no ACL user {name}", severity="warning")
+            return
+        self.query_one("#df-tabs", TabbedContent).active = TABS["users"]
+        self.detail_user = name
+        self.query_one("#users").display = False
+        detail = self.query_one("#user-detail", UserDetail)
+        detail.display = True
+        detail.clear_answer()
+        self._fill_detail(name)
+        self.set_crumbs([self.TITLE, "Users", name])
+        self.query_one("#dryrun-input", Input).focus()
+
+    def _fill_detail(self, name: str) -> None:
+        row = next((u for u in self.data.users if u.name == name), None)
+        if row is not None:
+            self.query_one("#user-detail", UserDetail).show(row, self.data.denials)
+
+    def go_back(self) -> bool:
+        if self.detail_user is None:
+            return False
+        self.detail_user = None
+        self.query_one("#user-detail").display = False
+        table = self.query_one("#users", FilterableTable)
+        table.display = True
+        table.focus()
+        self.set_crumbs([self.TITLE])
+        return True
+
+    @on(Input.Submitted, "#dryrun-input")
+    def _dryrun_submitted(self, event: Input.Submitted) -> None:
+        command = event.value.strip()
+        row = next((u for u in (self.data.users if self.data else ()) if u.name == self.detail_user), None)
+        if row is None or not command:
+            return
+        self.query_one("#dryrun-result", Static).update(Text("running…", style="dim"))
+        self._dryrun_worker(row, command)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="df-dryrun")
+    def _dryrun_worker(self, row: Any, command: str) -> None:
+        from checks.dragonfly_dryrun import DryRunAnswer, dryrun_as
+        from checks.errors import SourceError
+
+        try:
+            answer = dryrun_as(self.app.conns, row, command)  # type: ignore[attr-defined]
+        except SourceError as exc:
+            answer = DryRunAnswer(None, f"{exc.title}: {exc.message}", False)
+        self.app.call_from_thread(self.query_one("#user-detail", UserDetail).show_answer, command, answer)
+
+    # -- actions and links ----------------------------------------------------------------------
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#df-tabs", TabbedContent).active = TABS.get(tab, TABS["users"])
+        target = {"users": "#users", "slowlog": "#slowlog", "config": "#config"}.get(tab)
+        if target and not (tab == "users" and self.detail_user):
+            self.query_one(target, FilterableTable).focus()
+
+    def action_toggle_values(self) -> None:
+        self.reveal_values = not self.reveal_values
+        if self.data is not None:
+            self._show_slowlog(self.data)
+
+    def focus_on(self, subject: str = "", tab: str = "", user: str = "", **_: Any) -> None:
+        """Links from other panes: `tab=memory`, or a user name (`:df litellm`)."""
+        if tab:
+            self.action_tab(tab)
+        name = user or subject
+        if name and self.data is not None:
+            self.open_user(name)
+        elif name:
+            self._pending_user = name

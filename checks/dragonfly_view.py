@@ -1,0 +1,305 @@
+"""Headless data of the Dragonfly pane: ACL users with their consumers, ACL LOG, memory, slowlog, config and drift.
+
+`build_view` is pure (snapshots feed it parsed fixed payloads); `collect_view` does the reads concurrently.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.errors import SourceError
+from checks.flows.dragonfly_gather import (AclSource, acl_drift, admin_source, client_pod, find_consumers,
+                                           find_dragonfly, hash12, pod_ip_map, read_acl_source)
+from checks.model import Finding
+from checks.parsers.acl import AclUser
+from checks.redact import REDACTED, redact_urls
+
+SLOWLOG_RECOMMENDED = {"slowlog-log-slower-than": "10000", "slowlog-max-len": "128"}
+"""The seed's recommended slowlog settings (µs, entries)."""
+_NEVER_SHOWN = ("auth", "hello", "migrate")
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """One ACL user as the pane lists it."""
+
+    name: str
+    """User name."""
+    enabled: bool | None
+    """on/off live; None when the user exists only in the ACL source."""
+    key_patterns: tuple[str, ...]
+    """`~pat` / `%R~pat` rules."""
+    channels: tuple[str, ...]
+    """`&pat` rules."""
+    allowed: tuple[str, ...]
+    """`+cmd` / `+@category` rules (and allcommands)."""
+    denied: tuple[str, ...]
+    """`-cmd` / `-@category` rules (and nocommands)."""
+    db: str
+    """Dragonfly `$db` restriction, '' on Redis."""
+    fingerprints: tuple[str, ...]
+    """`sha256:<12 hex>` per password, or `nopass`."""
+    consumers: tuple[str, ...]
+    """`namespace/workload` of every workload whose env/Secrets name this user."""
+    state: str
+    """live | not loaded (source only) | not in source | drift: <fields>."""
+    rule: str
+    """The live rule in full, password hashes shortened to fingerprints."""
+    source_rule: str = ""
+    """The ACL source line, plaintext passwords replaced by a placeholder ('' when not declared)."""
+    acl: AclUser | None = field(default=None, repr=False, compare=False)
+    """The parsed live user (the source one when not live), for offline DRYRUN answers."""
+
+
+@dataclass(frozen=True)
+class Denial:
+    """One ACL LOG entry."""
+
+    username: str
+    """User denied (or failing AUTH)."""
+    reason: str
+    """auth | command | key | channel."""
+    object: str
+    """Denied command, key or channel."""
+    count: int
+    """Occurrences."""
+    age_seconds: float | None
+    """Seconds since the last occurrence."""
+    client: str
+    """Client `ip:port`."""
+    pod: str
+    """`namespace/pod` with that IP, '' when none."""
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """Memory figures from INFO."""
+
+    used: int | None
+    """used_memory bytes."""
+    maxmemory: int | None
+    """maxmemory bytes (0/None = unlimited on Redis)."""
+    peak: int | None
+    """used_memory_peak bytes."""
+    rss: int | None
+    """used_memory_rss bytes."""
+    cache_mode: str
+    """Dragonfly cache/store, 'n/a' on Redis."""
+    policy: str
+    """maxmemory_policy."""
+    evicted_keys: int | None
+    """Evicted keys since start."""
+
+    @property
+    def ratio(self) -> float | None:
+        """used / maxmemory."""
+        return self.used / self.maxmemory if self.used is not None and self.maxmemory else None
+
+
+@dataclass(frozen=True)
+class SlowEntry:
+    """One SLOWLOG entry, ready to show."""
+
+    id: int
+    """Entry id."""
+    time: int
+    """Unix seconds."""
+    duration_us: int
+    """Execution time in µs."""
+    command: str
+    """Command and key names, values redacted."""
+    revealed: str
+    """Command with values (credentials in AUTH/HELLO/MIGRATE/ACL/CONFIG stay redacted)."""
+    client: str
+    """Client `ip:port`."""
+    pod: str
+    """`namespace/pod` with that IP, '' when none."""
+
+
+@dataclass(frozen=True)
+class DragonflyView:
+    """Everything the Dragonfly pane shows."""
+
+    server: str
+    """`redis 7.0.15 at dragonfly.cache.svc:6379`."""
+    users: tuple[UserRow, ...] = ()
+    """Live users, then users only in the ACL source."""
+    denials: tuple[Denial, ...] = ()
+    """ACL LOG, newest first."""
+    memory: MemoryStats | None = None
+    """INFO memory figures (None when INFO failed)."""
+    slowlog: tuple[SlowEntry, ...] = ()
+    """SLOWLOG, newest first."""
+    findings: tuple[Finding, ...] = ()
+    """Slowlog settings and ACL drift findings."""
+    config: tuple[tuple[str, str], ...] = ()
+    """(setting, value) pairs for the Config tab."""
+    acl_source: str = ""
+    """Label of the ACL source, or why there is none."""
+    drift: tuple[tuple[str, str, str], ...] = ()
+    """(user, missing | extra | different, detail) between the ACL source and live ACL LIST."""
+    problems: tuple[str, ...] = ()
+    """Reads that failed (consumers, pods, CR), shown as a note."""
+
+
+def safe_rule(user: AclUser) -> str:
+    """A user's rule in ACL LIST form with password hashes shortened to fingerprints."""
+    parts = ["user", user.name, "on" if user.enabled else "off"]
+    parts += ["nopass"] if user.nopass else [f"#{hash12(h)[7:]}…" for h in user.password_hashes]
+    parts += [*user.key_patterns, *user.channel_patterns, *user.commands, *user.selectors, *user.other]
+    return " ".join(parts + ([user.db] if user.db else []))
+
+
+def short_hashes(rule: str) -> str:
+    """Shorten `#<hex>` password hashes in an ACL line to fingerprints."""
+    return " ".join(f"#{t[1:13].lower()}…" if t[:1] == "#" and _is_hex(t[1:]) else t for t in rule.split())
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) >= 15 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _split_rules(user: AclUser) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    allowed = tuple(r for r in user.commands if r.startswith("+") or r == "allcommands")
+    denied = tuple(r for r in user.commands if r.startswith("-") or r == "nocommands")
+    return allowed, denied
+
+
+def _row(user: AclUser, consumers: dict[str, tuple[str, ...]], state: str, live: bool,
+         source_rule: str) -> UserRow:
+    allowed, denied = _split_rules(user)
+    fps = ("nopass",) if user.nopass else tuple(hash12(h) for h in user.password_hashes)
+    return UserRow(user.name, user.enabled if live else None, user.key_patterns, user.channel_patterns, allowed,
+                   denied, (user.db or "").lstrip("$"), fps, consumers.get(user.name, ()), state,
+                   safe_rule(user), short_hashes(source_rule), user)
+
+
+def _revealed(command: str, args: tuple[str, ...], redacted: tuple[str, ...]) -> str:
+    low = command.lower()
+    sensitive = low in _NEVER_SHOWN or (low == "acl" and args[:1] and args[0].lower() == "setuser") or (
+        low == "config" and any(a.lower() in ("requirepass", "masterauth") for a in args))
+    shown = redacted if sensitive else tuple(REDACTED if a[:1] in (">", "<") else a for a in args)
+    return redact_urls(" ".join((command, *shown)))
+
+
+def slowlog_findings(config: dict[str, str]) -> tuple[Finding, ...]:
+    """A warning per slowlog setting that differs from the seed's 10000 µs / 128 entries."""
+    out = []
+    for key, want in SLOWLOG_RECOMMENDED.items():
+        have = config.get(key, config.get(key.replace("-", "_")))
+        if have is None or have == want:
+            continue
+        out.append(Finding("dragonfly", "slowlog", "DF-SLOWLOG", f"{key} is {have}, the seed recommends {want}",
+                           "warn", "DF_SLOWLOG_CONFIG", (f"CONFIG GET {key} → {have}",),
+                           f"CONFIG SET {key} {want}  (and --{key.replace('-', '_')}={want} in the CR's spec.args)"))
+    return tuple(out)
+
+
+def build_view(snapshot: Any, acl_source: AclSource | None, consumers: dict[str, tuple[str, ...]],
+               pod_ips: dict[str, str], service: str = "", cr: Any = None,
+               problems: tuple[str, ...] = ()) -> DragonflyView:
+    """Assemble the pane's data from a RedisSnapshot and the cluster-side reads (pure)."""
+    info = snapshot.info
+    server = f"{info.flavor} {info.version}" if info else "server"
+    server += f" at {service}" if service else ""
+    src_listing = acl_source.listing if acl_source is not None and acl_source.found else None
+    drift = acl_drift(src_listing, snapshot.acl) if src_listing is not None else None
+    drift_rows: list[tuple[str, str, str]] = []
+    users: list[UserRow] = []
+    for u in snapshot.acl.users:
+        src = src_listing.get(u.name) if src_listing is not None else None
+        diff = next((d for d in drift.different if d.name == u.name), None) if drift else None
+        state = "live" if src_listing is None or (src is not None and diff is None) else (
+            "not in source" if src is None else f"drift: {', '.join(diff.fields)}")
+        users.append(_row(u, consumers, state, True, src.raw if src is not None else ""))
+    if drift is not None:
+        for name in drift.missing:
+            src = src_listing.get(name)
+            users.append(_row(src, consumers, "not loaded", False, src.raw))
+            drift_rows.append((name, "missing", "declared in the ACL source, not on the live server (ACL LOAD?)"))
+        drift_rows += [(name, "extra", "live only (created with ACL SETUSER?)") for name in drift.extra]
+        drift_rows += [(d.name, "different", detail) for d in drift.different for detail in d.details]
+    denials = tuple(Denial(e.username, e.reason, e.object, e.count, e.age_seconds, e.client_addr,
+                           client_pod(e.client_addr, pod_ips)) for e in snapshot.acl_log)
+    memory = None
+    if info is not None:
+        memory = MemoryStats(info.used_memory, info.maxmemory, info.used_memory_peak, info.used_memory_rss,
+                             info.cache_mode or "n/a (Redis)", info.maxmemory_policy or "?", info.evicted_keys)
+    slow = tuple(SlowEntry(e.id, e.time, e.duration_us, " ".join(e.redacted_args()),
+                           _revealed(e.command, e.args, e.redacted_args()[1:]), e.client,
+                           client_pod(e.client, pod_ips)) for e in snapshot.slowlog)
+    cfg = snapshot.config
+    aclfile = cfg.get("aclfile") or next((a.split("=", 1)[1] for a in (cr.args if cr else ())
+                                          if a.startswith("--aclfile=")), "")
+    maxmemory = cfg.get("maxmemory", str(info.maxmemory) if info and info.maxmemory is not None else "?")
+    if maxmemory.isdigit() and int(maxmemory):
+        maxmemory += f" ({int(maxmemory) / 1048576:.1f} MiB)"
+    config = (("server", server), ("maxmemory", maxmemory),
+              ("maxmemory policy", memory.policy if memory else "?"),
+              ("threads", str(info.thread_count) if info and info.thread_count else "n/a (Redis)"),
+              ("cache mode", memory.cache_mode if memory else "?"),
+              ("ACL file in use", aclfile or "(none: users live only in memory)"),
+              ("ACL source", acl_source.label if acl_source is not None and acl_source.found
+               else "(none found)"),
+              *((k, cfg.get(k, cfg.get(k.replace("-", "_"), "?"))) for k in SLOWLOG_RECOMMENDED),
+              ("clients", f"{info.connected_clients} of {info.max_clients}" if info else "?"))
+    findings = slowlog_findings(cfg)
+    if drift is not None and not drift.clean:
+        findings += (Finding("dragonfly", "acl", "D8", "ACL source and live ACL differ", "warn", "DF_ACL_DRIFT",
+                             tuple(f"{u}: {k} {d}" for u, k, d in drift_rows[:8])),)
+    source_label = acl_source.label if acl_source is not None else "(not read)"
+    if acl_source is not None and not acl_source.found:
+        source_label += " (not found)"
+    return DragonflyView(server, tuple(users), denials, memory, slow, findings, config, source_label,
+                         tuple(drift_rows), problems)
+
+
+_CONSUMERS: dict[int, tuple[float, dict[str, tuple[str, ...]]]] = {}
+CONSUMER_TTL = 60.0
+"""Seconds the workload scan behind the consumers column is reused across refreshes."""
+
+
+def _consumers(conns: Any) -> dict[str, tuple[str, ...]]:
+    cached = _CONSUMERS.get(id(conns))
+    if cached is not None and time.monotonic() - cached[0] < CONSUMER_TTL:
+        return cached[1]
+    found = find_consumers(conns.kube)
+    _CONSUMERS[id(conns)] = (time.monotonic(), found)
+    return found
+
+
+def collect_view(conns: Any) -> DragonflyView:
+    """Read everything the pane shows; the Redis snapshot is required, the cluster reads are best effort."""
+    cfg = conns.config.dragonfly
+    problems: list[str] = []
+
+    def soft(fn: Any, default: Any, what: str) -> Any:
+        try:
+            return fn()
+        except SourceError as exc:
+            problems.append(f"{what}: {exc.title}: {exc.message}")
+            return default
+
+    def cluster_side() -> tuple[Any, Any]:
+        cr = soft(lambda: find_dragonfly(conns.kube, cfg), None, "Dragonfly CR")
+        return cr, soft(lambda: read_acl_source(conns.kube, cfg, cr), None, "ACL source")
+
+    def redis_side() -> tuple[Any, Any]:
+        rs, ep = admin_source(conns)
+        try:
+            return rs.snapshot(), ep
+        finally:
+            rs.close()
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="df-view") as pool:
+        snap_f = pool.submit(redis_side)
+        side_f = pool.submit(cluster_side)
+        cons_f = pool.submit(soft, lambda: _consumers(conns), {}, "consumers")
+        ips_f = pool.submit(soft, lambda: pod_ip_map(conns.kube), {}, "pods")
+        snapshot, ep = snap_f.result()
+        cr, source = side_f.result()
+        consumers, ips = cons_f.result(), ips_f.result()
+    return build_view(snapshot, source, consumers, ips, ep.service, cr, tuple(problems))
