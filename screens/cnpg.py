@@ -204,8 +204,8 @@ class CnpgScreen(PaneScreen):
             self.notify("select a role first", severity="warning")
             return
         ns = row.cluster.split("/", 1)[0]
-        app = f"{ns}/{row.consumers[0].workload}" if row.consumers else ""
-        self.app.open_pane("triage", flow="cnpg", app=app, subject=row.name, run=True)  # type: ignore[attr-defined]
+        consumer = f"{ns}/{row.consumers[0].workload}" if row.consumers else ""
+        self.app.open_pane("triage", flow="cnpg", app=consumer, subject=row.name, run=True)  # type: ignore[attr-defined]
 
     def action_copy_fix(self) -> None:
         row = self._current_row()

@@ -240,3 +240,20 @@ async def test_lab_role_detail_and_link(lab: dict[str, Any]) -> None:
         await pilot.pause()
         assert "CNPG_POD_STALE_SECRET" in screen.query_one("#detail-title").content.plain
         assert_no_secret(app.export_screenshot(), lab["_secrets"])
+
+
+async def test_lab_t_runs_the_flow_in_triage(lab: dict[str, Any]) -> None:
+    app = _lab_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_cnpg(pilot)
+        screen.focus_on(subject="identity/keycloak-db/keycloak")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.current_mode == "triage"
+        result = app.screen.result
+        assert result is not None and result.root_cause is not None
+        assert result.root_cause.code == "CNPG_POD_STALE_SECRET"
+        assert_no_secret(app.export_screenshot(), lab["_secrets"])

@@ -113,6 +113,14 @@ def resolve_subject(kube: Any, *, app: str | None, cluster: str | None, role: st
                      f"Cluster {ns}/{name} declares the Secret the app reads")
     else:
         cr = kube.get_cnpg_cluster(ns, name)
+        if cr is None and not cluster and (role or app_secret or app_user):  # e.g. a Pooler's -rw Service
+            try:
+                cr = _find_cluster(kube, role, app_secret, app_user, link)
+            except SourceError:
+                cr = None
+            if cr is not None:
+                notes.append(f"no Cluster {ns}/{name} behind that host; Cluster {cr.ref} manages the app's role")
+                ns, name = cr.namespace, cr.name
     role = _pick_role(cr, ns, role, app_secret, app_user, link, notes)
     if not role:
         raise SourceError(SYSTEM, "No role", "could not tell which role to check; pass --role", kind="error")
