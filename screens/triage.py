@@ -185,10 +185,10 @@ class TriageScreen(PaneScreen):
             text.append(f"  {step.code}", style="bold")
         text.append("\n\n")
         for e in step.evidence:
-            text.append("· " + clean(e) + "\n")
+            text.append("· " + clean(e, multiline=True) + "\n")
         if step.fix:
             text.append("\nFix (c copies):\n", style="bold")
-            text.append(clean(step.fix) + "\n", style="cyan")
+            text.append(clean(step.fix, multiline=True) + "\n", style="cyan")
         self.query_one("#step-detail", Static).update(text)
 
     def action_copy_fix(self) -> None:

@@ -11,13 +11,17 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 _MAX = 4000
 
 
-def clean(value: Any, limit: int = _MAX) -> str:
-    """Printable text: bytes decoded with replacement, ANSI and control characters made visible."""
+def clean(value: Any, limit: int = _MAX, multiline: bool = False) -> str:
+    """Printable text: bytes decoded with replacement, ANSI and control characters made visible.
+
+    `multiline` keeps line breaks (for fixes and evidence shown in a text box, never in a table cell).
+    """
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     text = "" if value is None else str(value)
     text = _ANSI.sub("\ufffd", text)
-    text = "".join(ch if ch.isprintable() or ch == " " else "\ufffd" for ch in text)
+    keep = (" ", "\n") if multiline else (" ",)
+    text = "".join(ch if ch.isprintable() or ch in keep else "\ufffd" for ch in text)
     if len(text) > limit:
         more = len(text) - limit
         text = text[:limit] + (f"… ({more} more chars)" if limit >= 1000 else "…")
