@@ -143,6 +143,14 @@ class TriageScreen(PaneScreen):
         self.app.call_from_thread(self._finished, results)
         return results
 
+    def show_result(self, result: FlowResult) -> None:
+        """Render a finished flow at once (replays, links, snapshots)."""
+        self._steps = []
+        self.query_one("#steps", DataTable).clear()
+        for step in result.steps:
+            self._add_step(step)
+        self._finished([result])
+
     def _add_step(self, step: Step) -> None:
         self._steps.append(step)
         table = self.query_one("#steps", DataTable)

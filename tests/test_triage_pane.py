@@ -1,0 +1,90 @@
+"""The Triage pane: consumers from the lab, a flow run live, root cause, evidence, copyable fix."""
+
+from __future__ import annotations
+
+import base64
+
+from checks.config import Config
+from checks.model import FlowResult, Step
+from tests.labtools import lab_config
+from tui.app import make_app
+
+
+def _no_secret(text: str, secrets: list[str]) -> None:
+    for s in secrets:
+        assert s not in text and base64.b64encode(s.encode()).decode() not in text
+
+
+async def test_pick_consumer_and_run_all_its_flows(lab):
+    app = make_app(lab_config(lab).with_overrides(refresh_interval=0.0))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        targets = screen.query_one("#targets")
+        assert "ai-system/litellm" in targets.visible_keys()
+        assert "cache/dragonfly" in targets.visible_keys()  # the StatefulSet with the backup S3 keys
+        targets.move_cursor(row=targets.visible_keys().index("ai-system/litellm"))
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        codes = {s.code for s in screen._steps if s.status == "fail"}
+        assert "DF_PASSWORD_MISMATCH" in codes and "CNPG_RELOAD_LABEL_MISSING" in codes
+        title = str(screen.query_one("#flow-title").render())
+        assert "DF_PASSWORD_MISMATCH" in title and "S3_MISSING_BUCKET_ACTION" in title
+        detail = str(screen.query_one("#step-detail").render())
+        assert "Fix" in detail
+        await pilot.press("c")  # copy the highlighted step's fix
+        await pilot.pause()
+        assert app.clipboard and app.clipboard == screen._steps[screen.query_one("#steps").cursor_row].fix
+        _no_secret(app.export_screenshot(), lab["_secrets"])
+
+
+async def test_pasted_error_picks_the_flow(lab):
+    app = make_app(lab_config(lab).with_overrides(refresh_interval=0.0))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        screen.query_one("#error-text").value = 'FATAL:  password authentication failed for user "obot"'
+        screen.query_one("#app-input").value = "ai-system/obot"
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.result is not None and screen.result.flow == "cnpg"
+        assert screen.result.root_cause.code == "CNPG_PASSWORD_EXPIRED"
+
+
+def _finished_flow() -> FlowResult:
+    steps = (
+        Step("D1", "server reachable", "pass"),
+        Step("D2", "app credentials located", "pass",
+             evidence=("REDIS_USERNAME=litellm (literal)", "password: env LITELLM_REDIS_PASSWORD ← secret ai-system/litellm-env")),
+        Step("D3", "user exists and is on", "pass"),
+        Step("D4", "password accepted", "fail", "DF_PASSWORD_MISMATCH",
+             ("AUTH litellm with the app's password (sha256:5d41402a) → WRONGPASS",
+              "live ACL hash sha256:e3b0c442 = ACL source hash: the app Secret is the stale side"),
+             "kubectl -n ai-system create secret generic litellm-env --from-literal=LITELLM_REDIS_PASSWORD=… "
+             "--dry-run=client -o yaml | kubectl apply -f -\nkubectl -n ai-system rollout restart deploy/litellm"),
+        Step("D5", "key prefix allowed", "pass"),
+        Step("D6", "commands allowed", "pass"),
+        Step("D7", "recent denials", "warn", evidence=("2 AUTH denials for litellm in ACL LOG, last 3m ago",)),
+        Step("D8", "ACL source matches live", "pass"),
+        Step("D9", "app restarted after rotation", "pass"),
+        Step("D10", "network path open", "pass"),
+        Step("D11", "memory headroom", "pass"),
+    )
+    return FlowResult("dragonfly", {"user": "litellm", "app": "ai-system/litellm"}, steps)
+
+
+def test_snapshot_finished_flow(snap_compare):
+    app = make_app(Config(refresh_interval=0), context_name="clusterdeck-lab", static_data={"triage": []})
+
+    async def run_before(pilot):
+        await pilot.press("6")
+        await pilot.app.workers.wait_for_complete()
+        pilot.app.screen.show_result(_finished_flow())
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(150, 42), run_before=run_before)
