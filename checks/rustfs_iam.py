@@ -1,0 +1,262 @@
+"""RustFS identity (users, groups, policies, which user owns an access key) read with the admin keys.
+
+Primary source: the RustFS admin API (`checks.sources.rustfs_admin.RustfsAdmin`). When that answers
+404 (the lab's moto server, or an S3 server without it), the same admin keys read the AWS IAM API
+instead (`IamApiAdapter`), which returns the same dataclasses. Limit of that fallback: IAM users have
+no enabled/disabled status (reported as `enabled`; access-key status is used instead) and groups have
+no status either.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from checks.errors import SourceError
+from checks.redact import redact
+from checks.sources.rustfs_admin import RustfsAdmin, RustfsGroup, RustfsPolicy, RustfsUser
+
+SOURCE_ADMIN = "RustFS admin API"
+SOURCE_IAM = "IAM API (fallback: the endpoint has no RustFS admin API)"
+IAM_LIMITS = ("the IAM API has no user status: users show as enabled unless all their access keys are inactive",
+              "groups have no status in the IAM API")
+
+
+@dataclass(frozen=True)
+class AccessKeyInfo:
+    """One access key and the user it belongs to."""
+
+    access_key: str
+    """Access key id (safe to show)."""
+    user: str
+    """Owning user (the parent user for a RustFS service account)."""
+    status: str
+    """enabled | disabled (IAM: Active → enabled)."""
+    kind: str = "user"
+    """user (the key is the user itself, RustFS) | service-account | iam-key."""
+
+
+@dataclass(frozen=True)
+class IamSnapshot:
+    """Everything the admin keys can see of RustFS identity."""
+
+    source: str
+    """Which API answered (SOURCE_ADMIN or SOURCE_IAM)."""
+    users: tuple[RustfsUser, ...] = ()
+    """Users with status, direct policies and groups."""
+    groups: tuple[RustfsGroup, ...] = ()
+    """Groups with members and policies."""
+    policies: tuple[RustfsPolicy, ...] = ()
+    """Every policy with its document."""
+    keys: tuple[AccessKeyInfo, ...] = ()
+    """Every access key found and its owner."""
+    limits: tuple[str, ...] = ()
+    """What this source cannot tell."""
+    admin_access_key: str = ""
+    """The admin access key used (never the secret)."""
+
+    def owner_of(self, access_key: str) -> AccessKeyInfo | None:
+        """The key's record, or None when no user owns it (deleted or never created)."""
+        return next((k for k in self.keys if k.access_key == access_key), None)
+
+    def user(self, name: str) -> RustfsUser | None:
+        return next((u for u in self.users if u.access_key == name), None)
+
+    def group(self, name: str) -> RustfsGroup | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    def policy(self, name: str) -> RustfsPolicy | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+    def groups_of(self, user: str) -> tuple[str, ...]:
+        u = self.user(user)
+        listed = set(u.member_of) if u else set()
+        listed |= {g.name for g in self.groups if user in g.members}
+        return tuple(sorted(listed))
+
+    def policies_of(self, user: str) -> tuple[tuple[str, str], ...]:
+        """(policy name, attached via: 'user' or 'group NAME') for a user."""
+        u = self.user(user)
+        out = [(p, "user") for p in (u.policies if u else ())]
+        for g in self.groups_of(user):
+            grp = self.group(g)
+            out += [(p, f"group {g}") for p in (grp.policies if grp else ())]
+        return tuple(dict.fromkeys(out))
+
+    def keys_of(self, user: str) -> tuple[AccessKeyInfo, ...]:
+        return tuple(k for k in self.keys if k.user == user)
+
+
+class IamApiAdapter:
+    """AWS IAM API read with the admin keys, answering like RustfsAdmin (fallback data source)."""
+
+    system = "s3"
+
+    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1",
+                 timeout: float = 5.0) -> None:
+        import boto3  # lazy
+        import botocore.exceptions
+        from botocore.config import Config
+
+        self._bexc = botocore.exceptions
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.access_key = access_key
+        self.__secret_key = secret_key
+        self.timeout = float(timeout)
+        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout,
+                        retries={"total_max_attempts": 1, "mode": "standard"}, region_name=region)
+        self._iam = boto3.session.Session().client("iam", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
+                                                   aws_secret_access_key=secret_key, region_name=region, config=config)
+
+    def __repr__(self) -> str:
+        return f"IamApiAdapter({self.endpoint_url}, access_key={self.access_key!r})"
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self._iam, operation)(**kwargs)
+        except self._bexc.ClientError as exc:
+            err = exc.response.get("Error", {}) or {}
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = str(err.get("Code") or "")
+            kind = {403: "forbidden", 404: "notfound"}.get(status or 0, "error")
+            msg = redact(str(err.get("Message") or exc), [self.__secret_key])
+            raise SourceError("s3", "IAM API error", f"{operation}: HTTP {status} {code}: {msg}", kind=kind) from None
+        except self._bexc.BotoCoreError as exc:
+            text = redact(str(exc), [self.__secret_key])
+            raise SourceError("s3", "IAM API unreachable", f"{self.endpoint_url}: {text}", kind="unreachable") from None
+
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        marker = None
+        for _ in range(100):
+            resp = self._call(operation, **kwargs, **({"Marker": marker} if marker else {}))
+            out += resp.get(key, [])
+            if not resp.get("IsTruncated"):
+                break
+            marker = resp.get("Marker")
+        return out
+
+    def access_keys(self, user: str) -> tuple[AccessKeyInfo, ...]:
+        meta = self._pages("list_access_keys", "AccessKeyMetadata", UserName=user)
+        return tuple(AccessKeyInfo(m["AccessKeyId"], user, "enabled" if m.get("Status") == "Active" else "disabled",
+                                   "iam-key") for m in meta)
+
+    def user_record(self, name: str, keys: tuple[AccessKeyInfo, ...]) -> RustfsUser:
+        groups = tuple(g["GroupName"] for g in self._pages("list_groups_for_user", "Groups", UserName=name))
+        pols = tuple(p["PolicyName"] for p in self._pages("list_attached_user_policies", "AttachedPolicies",
+                                                          UserName=name))
+        status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
+        return RustfsUser(name, status, pols, groups)
+
+    def list_users(self) -> tuple[RustfsUser, ...]:
+        names = sorted(u["UserName"] for u in self._pages("list_users", "Users"))
+        return tuple(self.user_record(n, self.access_keys(n)) for n in names)
+
+    def groups(self) -> tuple[str, ...]:
+        return tuple(sorted(g["GroupName"] for g in self._pages("list_groups", "Groups")))
+
+    def group(self, name: str) -> RustfsGroup:
+        members = tuple(u["UserName"] for u in self._call("get_group", GroupName=name).get("Users", []))
+        pols = tuple(p["PolicyName"] for p in self._pages("list_attached_group_policies", "AttachedPolicies",
+                                                          GroupName=name))
+        return RustfsGroup(name, "enabled", members, pols)
+
+    def list_policies(self) -> tuple[RustfsPolicy, ...]:
+        out = []
+        for p in self._pages("list_policies", "Policies", Scope="Local"):
+            ver = self._call("get_policy_version", PolicyArn=p["Arn"], VersionId=p["DefaultVersionId"])
+            out.append(RustfsPolicy(p["PolicyName"], _doc(ver.get("PolicyVersion", {}).get("Document"))))
+        return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _doc(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(unquote(value))
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _admin_snapshot(admin: RustfsAdmin) -> IamSnapshot:
+    users = admin.list_users()
+    names = admin.groups()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        groups = tuple(pool.map(admin.group, names))
+        accounts = list(pool.map(lambda u: _service_accounts(admin, u.access_key), users))
+    keys = [AccessKeyInfo(u.access_key, u.access_key, u.status or "enabled", "user") for u in users]
+    for found in accounts:
+        keys += found
+    return IamSnapshot(SOURCE_ADMIN, users, groups, admin.list_policies(), tuple(keys), (), admin.access_key)
+
+
+def _service_accounts(admin: RustfsAdmin, user: str) -> list[AccessKeyInfo]:
+    try:
+        data = admin.get("list-service-accounts", user=user) or {}
+    except SourceError as exc:
+        if exc.kind in ("notfound", "forbidden", "auth"):
+            return []
+        raise
+    rows = data.get("accounts", []) if isinstance(data, dict) else data
+    out = []
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and row.get("accessKey"):
+            status = "disabled" if str(row.get("accountStatus", "on")).lower() in ("off", "disabled") else "enabled"
+            out.append(AccessKeyInfo(str(row["accessKey"]), str(row.get("parentUser") or user), status,
+                                     "service-account"))
+    return out
+
+
+def _iam_snapshot(iam: IamApiAdapter) -> IamSnapshot:
+    names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys_per_user = list(pool.map(iam.access_keys, names))
+        users = tuple(pool.map(iam.user_record, names, keys_per_user))
+        groups = tuple(pool.map(iam.group, iam.groups()))
+    keys = tuple(k for ks in keys_per_user for k in ks)
+    return IamSnapshot(SOURCE_IAM, users, groups, iam.list_policies(), keys, IAM_LIMITS, iam.access_key)
+
+
+def load_iam(conns: Any, endpoint: Any = None) -> IamSnapshot:
+    """Read RustFS identity with the admin Secret's keys; SourceError when there is no admin access."""
+    ep = endpoint or conns.rustfs_admin()
+    timeout = float(getattr(conns.config, "timeout", 5.0))
+    admin = RustfsAdmin(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    try:
+        return _admin_snapshot(admin)
+    except SourceError as exc:
+        if exc.kind != "notfound":
+            raise
+    iam = IamApiAdapter(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    return _iam_snapshot(iam)
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """Admin data for the flow and the pane, or why there is none."""
+
+    iam: IamSnapshot | None = None
+    """The identity snapshot, None when it could not be read."""
+    reason: str = ""
+    """Why there is no (identity) admin access, naming the Secret / config keys."""
+    s3: Any = field(default=None, repr=False, compare=False)
+    """An S3Source signed with the admin keys (None without the admin Secret)."""
+
+
+def try_admin(conns: Any) -> AdminAccess:
+    """The admin S3 client and identity snapshot; never raises for missing/insufficient admin access."""
+    from checks.sources.s3 import S3Source
+
+    try:
+        ep = conns.rustfs_admin()
+    except SourceError as exc:
+        return AdminAccess(None, f"{exc.title}: {exc.message}")
+    timeout = float(getattr(conns.config, "timeout", 5.0))
+    s3 = S3Source(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    try:
+        return AdminAccess(load_iam(conns, ep), "", s3)
+    except SourceError as exc:
+        return AdminAccess(None, f"{exc.title}: {exc.message}", s3)
