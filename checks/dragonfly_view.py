@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
+from checks.dragonfly_view_models import Denial, DragonflyView, MemoryStats, SlowEntry, UserRow
 from checks.errors import SourceError
 from checks.flows.dragonfly_gather import (AclSource, acl_drift, admin_source, client_pod, find_consumers,
                                            find_dragonfly, hash12, pod_ip_map, read_acl_source)
@@ -20,129 +20,6 @@ from checks.redact import REDACTED, redact_urls
 SLOWLOG_RECOMMENDED = {"slowlog-log-slower-than": "10000", "slowlog-max-len": "128"}
 """The seed's recommended slowlog settings (µs, entries)."""
 _NEVER_SHOWN = ("auth", "hello", "migrate")
-
-
-@dataclass(frozen=True)
-class UserRow:
-    """One ACL user as the pane lists it."""
-
-    name: str
-    """User name."""
-    enabled: bool | None
-    """on/off live; None when the user exists only in the ACL source."""
-    key_patterns: tuple[str, ...]
-    """`~pat` / `%R~pat` rules."""
-    channels: tuple[str, ...]
-    """`&pat` rules."""
-    allowed: tuple[str, ...]
-    """`+cmd` / `+@category` rules (and allcommands)."""
-    denied: tuple[str, ...]
-    """`-cmd` / `-@category` rules (and nocommands)."""
-    db: str
-    """Dragonfly `$db` restriction, '' on Redis."""
-    fingerprints: tuple[str, ...]
-    """`sha256:<12 hex>` per password, or `nopass`."""
-    consumers: tuple[str, ...]
-    """`namespace/workload` of every workload whose env/Secrets name this user."""
-    state: str
-    """live | not loaded (source only) | not in source | drift: <fields>."""
-    rule: str
-    """The live rule in full, password hashes shortened to fingerprints."""
-    source_rule: str = ""
-    """The ACL source line, plaintext passwords replaced by a placeholder ('' when not declared)."""
-    acl: AclUser | None = field(default=None, repr=False, compare=False)
-    """The parsed live user (the source one when not live), for offline DRYRUN answers."""
-
-
-@dataclass(frozen=True)
-class Denial:
-    """One ACL LOG entry."""
-
-    username: str
-    """User denied (or failing AUTH)."""
-    reason: str
-    """auth | command | key | channel."""
-    object: str
-    """Denied command, key or channel."""
-    count: int
-    """Occurrences."""
-    age_seconds: float | None
-    """Seconds since the last occurrence."""
-    client: str
-    """Client `ip:port`."""
-    pod: str
-    """`namespace/pod` with that IP, '' when none."""
-
-
-@dataclass(frozen=True)
-class MemoryStats:
-    """Memory figures from INFO."""
-
-    used: int | None
-    """used_memory bytes."""
-    maxmemory: int | None
-    """maxmemory bytes (0/None = unlimited on Redis)."""
-    peak: int | None
-    """used_memory_peak bytes."""
-    rss: int | None
-    """used_memory_rss bytes."""
-    cache_mode: str
-    """Dragonfly cache/store, 'n/a' on Redis."""
-    policy: str
-    """maxmemory_policy."""
-    evicted_keys: int | None
-    """Evicted keys since start."""
-
-    @property
-    def ratio(self) -> float | None:
-        """used / maxmemory."""
-        return self.used / self.maxmemory if self.used is not None and self.maxmemory else None
-
-
-@dataclass(frozen=True)
-class SlowEntry:
-    """One SLOWLOG entry, ready to show."""
-
-    id: int
-    """Entry id."""
-    time: int
-    """Unix seconds."""
-    duration_us: int
-    """Execution time in µs."""
-    command: str
-    """Command and key names, values redacted."""
-    revealed: str
-    """Command with values (credentials in AUTH/HELLO/MIGRATE/ACL/CONFIG stay redacted)."""
-    client: str
-    """Client `ip:port`."""
-    pod: str
-    """`namespace/pod` with that IP, '' when none."""
-
-
-@dataclass(frozen=True)
-class DragonflyView:
-    """Everything the Dragonfly pane shows."""
-
-    server: str
-    """`redis 7.0.15 at dragonfly.cache.svc:6379`."""
-    users: tuple[UserRow, ...] = ()
-    """Live users, then users only in the ACL source."""
-    denials: tuple[Denial, ...] = ()
-    """ACL LOG, newest first."""
-    memory: MemoryStats | None = None
-    """INFO memory figures (None when INFO failed)."""
-    slowlog: tuple[SlowEntry, ...] = ()
-    """SLOWLOG, newest first."""
-    findings: tuple[Finding, ...] = ()
-    """Slowlog settings and ACL drift findings."""
-    config: tuple[tuple[str, str], ...] = ()
-    """(setting, value) pairs for the Config tab."""
-    acl_source: str = ""
-    """Label of the ACL source, or why there is none."""
-    drift: tuple[tuple[str, str, str], ...] = ()
-    """(user, missing | extra | different, detail) between the ACL source and live ACL LIST."""
-    problems: tuple[str, ...] = ()
-    """Reads that failed (consumers, pods, CR), shown as a note."""
 
 
 def safe_rule(user: AclUser) -> str:
@@ -271,8 +148,11 @@ def _consumers(conns: Any) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def collect_view(conns: Any) -> DragonflyView:
-    """Read everything the pane shows; the Redis snapshot is required, the cluster reads are best effort."""
+def collect_view(conns: Any, *, consumers: bool = True) -> DragonflyView:
+    """Read everything the pane shows; the Redis snapshot is required, the cluster reads are best effort.
+
+    `consumers=False` skips the workload scan behind the consumers column (headless checks need no names).
+    """
     cfg = conns.config.dragonfly
     problems: list[str] = []
 
@@ -297,9 +177,30 @@ def collect_view(conns: Any) -> DragonflyView:
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="df-view") as pool:
         snap_f = pool.submit(redis_side)
         side_f = pool.submit(cluster_side)
-        cons_f = pool.submit(soft, lambda: _consumers(conns), {}, "consumers")
+        cons_f = pool.submit(soft, lambda: _consumers(conns) if consumers else {}, {}, "consumers")
         ips_f = pool.submit(soft, lambda: pod_ip_map(conns.kube), {}, "pods")
         snapshot, ep = snap_f.result()
         cr, source = side_f.result()
         consumers, ips = cons_f.result(), ips_f.result()
     return build_view(snapshot, source, consumers, ips, ep.service, cr, tuple(problems))
+
+
+def system_findings(conns: Any) -> tuple[Finding, ...]:
+    """Server-level findings for `clusterdeck check`: reachable, memory, slowlog settings, ACL drift."""
+    view = collect_view(conns, consumers=False)
+    out = [Finding("dragonfly", "server", "D1", "server reachable", "pass", None, (view.server,))]
+    mem = view.memory
+    if mem is not None and mem.ratio is not None:
+        pct = f"{mem.ratio * 100:.0f}% of maxmemory"
+        full = mem.ratio >= 1.0 and (mem.policy == "noeviction" or mem.cache_mode == "store")
+        status = "fail" if full else "warn" if mem.ratio >= 0.9 else "pass"
+        out.append(Finding("dragonfly", "memory", "D11", f"memory headroom: {pct}", status, "DF_OOM" if full else None,
+                           (f"used {mem.used} of {mem.maxmemory} bytes, policy {mem.policy}, cache mode "
+                            f"{mem.cache_mode}, evicted keys {mem.evicted_keys}",),
+                           "raise --maxmemory or enable cache mode (--cache_mode=true)" if status != "pass" else ""))
+    slow = [f for f in view.findings if f.subject == "slowlog"]
+    out += slow or [Finding("dragonfly", "slowlog", "DF-SLOWLOG", "slowlog settings as the seed recommends", "pass")]
+    drift = [f for f in view.findings if f.code == "DF_ACL_DRIFT"]
+    out += drift or [Finding("dragonfly", "acl", "D8", "ACL source matches live", "pass", None, (view.acl_source,))]
+    return tuple(out)
+

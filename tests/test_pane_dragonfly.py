@@ -248,3 +248,15 @@ async def test_lab_memory_slowlog_config(lab: dict[str, Any]) -> None:
         drift = screen.query_one("#drift", FilterableTable)
         assert any(drift.get_row(k)[0].plain == "appcache" for k in drift.visible_keys())
         assert_no_secret(app.export_screenshot(), lab["_secrets"])
+
+
+def test_system_findings_for_check(lab: dict[str, Any], clean_lab: dict[str, Any]) -> None:
+    from checks.dragonfly_view import system_findings
+
+    found = {f.subject: f for f in system_findings(lab_connections(lab))}
+    assert found["server"].status == "pass"
+    assert found["memory"].status == "warn" and "of maxmemory" in found["memory"].title  # planted 93% fill
+    assert found["acl"].code == "DF_ACL_DRIFT" and any("appcache" in e for e in found["acl"].evidence)
+    clean = {f.subject: f for f in system_findings(lab_connections(clean_lab))}
+    assert clean["acl"].status == "pass" and clean["slowlog"].status == "pass"
+    assert clean["memory"].status == "pass"
