@@ -1,16 +1,308 @@
-"""RustFS pane."""
+"""RustFS pane: buckets (names first, counts loaded lazily), identity with policy lint, access matrix."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import time
+from typing import Any
 
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from checks.rustfs_view import BucketRow, RustfsData
 from screens.base import PaneScreen
+from screens.rustfs_render import (BUCKET_COLUMNS, POLICY_COLUMNS, USER_COLUMNS, bucket_rows, matrix_columns,
+                                   matrix_detail, matrix_legend, matrix_rows, policy_detail, policy_rows, user_detail,
+                                   user_rows)
+from tui.safe import clean, safe
+from tui.widgets.table import FilterableTable
+
+TABS = {"buckets": "tab-buckets", "identity": "tab-identity", "matrix": "tab-matrix"}
+DETAILS_CHUNK = 25
+"""Buckets whose details one second-pass step loads before the table is updated."""
+DETAILS_TTL = 60.0
+"""Seconds a bucket's loaded details are reused across refreshes."""
 
 
 class RustfsScreen(PaneScreen):
     PANE = "rustfs"
     TITLE = "RustFS"
+    CSS_PATH = "rustfs.tcss"
+
+    BINDINGS = [
+        Binding("b", "tab('buckets')", "Buckets", id="rustfs.buckets"),
+        Binding("i", "tab('identity')", "Identity", id="rustfs.identity"),
+        Binding("m", "tab('matrix')", "Access matrix", id="rustfs.matrix"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._details: dict[str, tuple[BucketRow, float]] = {}
+        """Bucket name -> (row with details, monotonic time loaded)."""
+        self._bucket_names: list[BucketRow] = []
+        self._matrix: Any = None
+        self._matrix_running = False
+        self._shown_matrix: Any = None
+        self._details_running = False
+        self._first_identity = True
 
     def compose_body(self) -> ComposeResult:
-        yield Static("RustFS pane", id="placeholder")
+        yield Static("", id="s3-summary")
+        with TabbedContent(id="s3-tabs", initial="tab-buckets"):
+            with TabPane("Buckets", id="tab-buckets"):
+                yield FilterableTable(id="buckets")
+                yield Static("", id="buckets-note")
+            with TabPane("Identity", id="tab-identity"):
+                yield Static("Users", classes="section-title")
+                yield FilterableTable(id="users")
+                with Horizontal(id="identity-area"):
+                    with Vertical(id="identity-lists"):
+                        yield Static("Policies (linted against the per-application pattern)", classes="section-title")
+                        yield FilterableTable(id="policies")
+                    with VerticalScroll(id="identity-detail-box"):
+                        yield Static("", id="identity-detail")
+            with TabPane("Access matrix", id="tab-matrix"):
+                yield Static("", id="matrix-legend")
+                yield FilterableTable(id="matrix")
+                yield Static("", id="matrix-detail")
+
+    # -- data -----------------------------------------------------------------------------------
+    def _static(self) -> bool:
+        static = self.app.static_data  # type: ignore[attr-defined]
+        return static is not None and self.PANE in static
+
+    def fetch(self) -> Any:
+        from checks.rustfs_view import collect_rustfs
+
+        return collect_rustfs(self.app.conns)  # type: ignore[attr-defined]
+
+    def show_data(self, data: RustfsData) -> None:
+        self._bucket_names = list(data.buckets.buckets)
+        now = time.monotonic()
+        pending = []
+        for row in data.buckets.buckets:
+            if row.loaded:
+                self._details[row.name] = (row, now)
+            elif row.name not in self._details or now - self._details[row.name][1] > DETAILS_TTL:
+                pending.append(row)
+        self._render_buckets()
+        self._show_identity(data)
+        if data.matrix is not None:
+            self._show_matrix(data.matrix)
+        elif self._matrix is not None:
+            self._show_matrix(self._matrix)
+        else:
+            self.query_one("#matrix-legend", Static).update(
+                Text("the matrix probes every application's keys against every bucket: open this tab (m) to run it",
+                     style="dim"))
+            if self._active_tab() == TABS["matrix"]:
+                self._start_matrix()
+        if pending and not self._static():
+            self._details_running = True
+            self._details_worker(pending)
+
+    def _summary(self) -> Text:
+        data: RustfsData | None = self.data
+        text = Text()
+        if data is None:
+            return text
+        loaded = sum(1 for r in self._bucket_names if self._row(r).loaded)
+        text.append("RustFS ", style="bold")
+        text.append(clean(data.endpoint))
+        text.append(f"  ·  {len(self._bucket_names)} buckets ({loaded} with counts)")
+        ident = data.identity
+        if ident.error:
+            text.append("  ·  identity: ", style="bold")
+            text.append(clean(ident.error), style="yellow")
+        else:
+            text.append(f"  ·  {len(ident.users)} users, {len(ident.groups)} groups, {len(ident.policies)} policies "
+                        "via ")
+            text.append(clean(ident.source), style="dim")
+        if data.buckets.error:
+            text.append("\nbuckets: ", style="bold")
+            text.append(clean(data.buckets.error), style="yellow")
+        return text
+
+    def _row(self, row: BucketRow) -> BucketRow:
+        cached = self._details.get(row.name)
+        return cached[0] if cached else row
+
+    def _render_buckets(self) -> None:
+        rows = [self._row(r) for r in self._bucket_names]
+        self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows))
+        missing = sum(1 for r in rows if not r.loaded)
+        if missing and self._details_running:
+            note = f"loading counts of {missing} buckets in the background… (enter loads the selected one now)"
+        elif missing:
+            note = f"{missing} buckets without counts yet (enter loads the selected one)"
+        else:
+            note = "counts: paginated ListObjectsV2 with the admin keys (+ = more than counted)"
+        self.query_one("#buckets-note", Static).update(Text(note, style="dim"))
+        self.query_one("#s3-summary", Static).update(self._summary())
+
+    def _merge_details(self, rows: list[BucketRow], last: bool = False) -> None:
+        if last:
+            self._details_running = False
+        now = time.monotonic()
+        for r in rows:
+            self._details[r.name] = (r, now)
+        self._render_buckets()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-details")
+    def _details_worker(self, rows: list[BucketRow]) -> None:
+        from checks.errors import SourceError
+        from checks.rustfs_view import admin_s3, load_bucket_details
+
+        worker = get_current_worker()
+        try:
+            s3 = admin_s3(self.app.conns)  # type: ignore[attr-defined]
+            for start in range(0, len(rows), DETAILS_CHUNK):
+                if worker.is_cancelled:
+                    return
+                loaded = load_bucket_details(s3, rows[start:start + DETAILS_CHUNK])
+                last = start + DETAILS_CHUNK >= len(rows)
+                self.app.call_from_thread(self._merge_details, loaded, last)
+        except SourceError as exc:
+            self.app.call_from_thread(self._merge_details, [], True)
+            self.app.call_from_thread(self.notify, f"{exc.title}: {exc.message}", title="bucket details",
+                                      severity="error")
+
+    @on(DataTable.RowSelected, "#buckets")
+    def _bucket_chosen(self, event: DataTable.RowSelected) -> None:
+        name = str(event.row_key.value)
+        row = next((r for r in self._bucket_names if r.name == name), None)
+        if row is not None and not self._static():
+            self._one_bucket_worker(row)
+
+    @work(thread=True, exit_on_error=False, group="rustfs-one")
+    def _one_bucket_worker(self, row: BucketRow) -> None:
+        from checks.errors import SourceError
+        from checks.rustfs_view import admin_s3, load_bucket_details
+
+        try:
+            loaded = load_bucket_details(admin_s3(self.app.conns), [row], workers=1)  # type: ignore[attr-defined]
+        except SourceError as exc:
+            self.app.call_from_thread(self.notify, f"{exc.title}: {exc.message}", severity="error")
+            return
+        self.app.call_from_thread(self._merge_details, loaded)
+
+    # -- identity -------------------------------------------------------------------------------
+    def _show_identity(self, data: RustfsData) -> None:
+        ident = data.identity
+        self.query_one("#users", FilterableTable).set_rows(USER_COLUMNS, user_rows(ident))
+        policies = self.query_one("#policies", FilterableTable)
+        policies.set_rows(POLICY_COLUMNS, policy_rows(ident))
+        worst = next((i for i, p in enumerate(ident.policies) if p.mark == "lint"), None)
+        if worst is not None and self._first_identity:
+            self._first_identity = False
+            policies.move_cursor(row=worst)
+        if ident.error:
+            detail = safe("No admin access, so identity cannot be read: " + ident.error, "yellow")
+        elif ident.policies:
+            worst = next((p for p in ident.policies if p.mark == "lint"), ident.policies[0])
+            detail = policy_detail(worst, ident)
+        else:
+            detail = Text("no policies", style="dim")
+        if ident.limits:
+            detail.append("\nlimits of this source:\n", style="bold dim")
+            for limit in ident.limits:
+                detail.append("· " + clean(limit) + "\n", style="dim")
+        self.query_one("#identity-detail", Static).update(detail)
+
+    @on(DataTable.RowHighlighted, "#policies")
+    def _policy_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        data: RustfsData | None = self.data
+        if data is None or event.row_key is None:
+            return
+        pol = next((p for p in data.identity.policies if p.name == str(event.row_key.value)), None)
+        if pol is not None:
+            self.query_one("#identity-detail", Static).update(policy_detail(pol, data.identity))
+
+    @on(DataTable.RowHighlighted, "#users")
+    def _user_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        data: RustfsData | None = self.data
+        if data is None or event.row_key is None or self.app.focused is not event.data_table:
+            return
+        user = next((u for u in data.identity.users if u.name == str(event.row_key.value)), None)
+        if user is not None:
+            self.query_one("#identity-detail", Static).update(user_detail(user))
+
+    # -- access matrix --------------------------------------------------------------------------
+    def _active_tab(self) -> str:
+        return str(self.query_one("#s3-tabs", TabbedContent).active)
+
+    @on(TabbedContent.TabActivated, "#s3-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == TABS["matrix"] and self._matrix is None and self.data is not None and \
+                self.data.matrix is None:
+            self._start_matrix()
+
+    def _start_matrix(self) -> None:
+        if self._static() or self._matrix_running:
+            return
+        self._matrix_running = True
+        self.query_one("#matrix-legend", Static).update(Text("probing every application's keys against every "
+                                                             "bucket…", style="bold"))
+        self._matrix_worker(bool(self.app.allow_writes))  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-matrix")
+    def _matrix_worker(self, allow_writes: bool) -> None:
+        from checks.errors import SourceError
+        from checks.rustfs_matrix import AccessMatrix, build_matrix
+
+        try:
+            matrix = build_matrix(self.app.conns, allow_writes)  # type: ignore[attr-defined]
+        except SourceError as exc:
+            matrix = AccessMatrix(error=f"{exc.title}: {exc.message}")
+        self.app.call_from_thread(self._matrix_done, matrix)
+
+    def _matrix_done(self, matrix: Any) -> None:
+        self._matrix_running = False
+        self._matrix = matrix
+        self._show_matrix(matrix)
+
+    def _show_matrix(self, matrix: Any) -> None:
+        legend = self.query_one("#matrix-legend", Static)
+        if matrix.error:
+            legend.update(safe("access matrix unavailable: " + matrix.error, "yellow"))
+            return
+        legend.update(matrix_legend(matrix))
+        self._shown_matrix = matrix
+        table = self.query_one("#matrix", FilterableTable)
+        table.set_rows(matrix_columns(matrix), matrix_rows(matrix))
+        flagged = next((i for i, r in enumerate(matrix.rows) if r.overbroad), None)
+        if flagged is not None:
+            table.move_cursor(row=flagged)
+
+    @on(DataTable.RowHighlighted, "#matrix")
+    def _matrix_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        matrix = self._shown_matrix
+        if matrix is None or event.row_key is None:
+            return
+        row = next((r for r in matrix.rows if r.app == str(event.row_key.value)), None)
+        if row is not None:
+            self.query_one("#matrix-detail", Static).update(matrix_detail(row, matrix))
+
+    # -- actions --------------------------------------------------------------------------------
+    def action_tab(self, name: str) -> None:
+        self.query_one("#s3-tabs", TabbedContent).active = TABS[name]
+        table = {"buckets": "#buckets", "identity": "#users", "matrix": "#matrix"}[name]
+        self.query_one(table, FilterableTable).focus()
+
+    def action_reload(self) -> None:
+        if self._active_tab() == TABS["matrix"] and not self._static():
+            self._matrix = None
+            self._start_matrix()
+        super().action_reload()
+
+    def focus_on(self, subject: str = "", tab: str = "", **_: Any) -> None:
+        """Open a tab (buckets/identity/matrix) and filter it by `subject` (a bucket, user or app)."""
+        name = tab if tab in TABS else "buckets"
+        self.action_tab(name)
+        if subject:
+            table = {"buckets": "#buckets", "identity": "#users", "matrix": "#matrix"}[name]
+            self.query_one(table, FilterableTable).apply_filter(subject)

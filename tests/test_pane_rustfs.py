@@ -1,0 +1,244 @@
+"""RustFS pane: snapshots from fixed data (buckets, identity, access matrix), pilot tests on the lab."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from checks.appcreds_models import S3Credentials
+from checks.config import Config
+from checks.rustfs_apps import S3App
+from checks.rustfs_iam import SOURCE_ADMIN, AccessKeyInfo, IamSnapshot
+from checks.rustfs_matrix import AccessCell, AccessMatrix, AccessRow
+from checks.rustfs_view import BucketRow, BucketsView, RustfsData, identity_view
+from checks.sources.rustfs_admin import RustfsGroup, RustfsPolicy, RustfsUser
+from lab.seed_s3 import OBJECTS, policy_document
+from tests.labtools import lab_config, lab_connections
+from tui.app import make_app
+from tui.widgets.table import FilterableTable
+
+SIZE = (140, 45)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+GiB = 1024 ** 3
+
+BUCKETS = (
+    BucketRow("dragonfly-backups", T0, 14, 3 * GiB, False, "Enabled"),
+    BucketRow("langfuse", T0, 48_213, 12 * GiB, True, "Enabled"),
+    BucketRow("litellm", T0, 1_532, 700 * 1024 ** 2, False, "Disabled"),
+    BucketRow("loki", T0, 1_000_000, 50 * GiB, False, "Suspended", truncated=True),
+    BucketRow("obot", T0, 88, 96 * 1024 ** 2, False, "Disabled"),
+    BucketRow("old-exports", T0, error="ListObjectsV2: AccessDenied"),
+    BucketRow("tmp-scratch", T0),
+)
+APPS = {"litellm": "ai-system/litellm", "langfuse": "ai-system/langfuse", "obot": "ai-system/obot",
+        "loki": "monitoring/loki", "dragonfly-backup": "cache/dragonfly"}
+BUCKET_OF = {"litellm": "litellm", "langfuse": "langfuse", "obot": "obot", "loki": "loki",
+             "dragonfly-backup": "dragonfly-backups"}
+
+
+def static_identity(extra_user: str = "") -> Any:
+    kinds = {"litellm": "list-on-objects", "loki": "s3-star"}
+    policies = tuple(RustfsPolicy(f"{app}-storage", policy_document(BUCKET_OF[user], kinds.get(app, "pattern")))
+                     for user, app in (("dragonfly-backup", "dragonfly"), ("langfuse", "langfuse"),
+                                       ("litellm", "litellm"), ("loki", "loki"), ("obot", "obot")))
+    admin = RustfsPolicy("consoleAdmin", {"Version": "2012-10-17",
+                                          "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    users = (RustfsUser("dragonfly-backup", "enabled", (), ("cache",)),
+             RustfsUser("langfuse", "enabled", ("langfuse-storage",), ("ai-system",)),
+             RustfsUser("litellm", "enabled", ("litellm-storage",), ("ai-system",)),
+             RustfsUser("loki", "enabled", (), ("monitoring",)),
+             RustfsUser("obot", "disabled", ("obot-storage",), ("ai-system",)),
+             RustfsUser("rustfsadmin", "enabled", ("consoleAdmin",), ()))
+    if extra_user:
+        users += (RustfsUser(extra_user, "enabled", (), ()),)
+    groups = (RustfsGroup("ai-system", "enabled", ("litellm", "langfuse", "obot"), ()),
+              RustfsGroup("cache", "enabled", ("dragonfly-backup",), ("dragonfly-storage",)),
+              RustfsGroup("monitoring", "enabled", ("loki",), ("loki-storage",)))
+    keys = tuple(AccessKeyInfo(u.access_key, u.access_key, u.status, "user") for u in users)
+    snap = IamSnapshot(SOURCE_ADMIN, users, groups, (*policies, admin), keys, (), "rustfsadmin")
+    apps = [S3App(app, "deploy/" + app.split("/")[1], S3Credentials(access_key=user, bucket=BUCKET_OF[user]))
+            for user, app in APPS.items()]
+    return identity_view(snap, apps)
+
+
+def static_matrix() -> AccessMatrix:
+    names = ("dragonfly-backups", "langfuse", "litellm", "loki", "obot")
+
+    def cells(own: str, everything: bool = False, own_list: bool = True) -> tuple[AccessCell, ...]:
+        return tuple(AccessCell(b, everything or (b == own and own_list), everything or b == own, None) for b in names)
+
+    rows = (AccessRow("ai-system/langfuse", "langfuse", "ai-system/langfuse-s3 key S3_SECRET_ACCESS_KEY", "langfuse",
+                      "SignatureDoesNotMatch"),
+            AccessRow("ai-system/litellm", "litellm", "ai-system/litellm-s3 key AWS_SECRET_ACCESS_KEY", "litellm",
+                      cells=cells("litellm", own_list=False)),
+            AccessRow("ai-system/obot", "obot", "ai-system/obot-s3 key AWS_SECRET_ACCESS_KEY", "obot",
+                      "InvalidAccessKeyId"),
+            AccessRow("cache/dragonfly", "dragonfly-backup", "cache/dragonfly-auth key AWS_SECRET_ACCESS_KEY",
+                      "dragonfly-backups", cells=cells("dragonfly-backups")),
+            AccessRow("monitoring/loki", "loki", "monitoring/loki-s3 key AWS_SECRET_ACCESS_KEY", "loki",
+                      cells=cells("loki", everything=True)),
+            AccessRow("storage/rustfs", "rustfsadmin", "storage/rustfs-credentials key RUSTFS_SECRET_KEY", "",
+                      cells=cells("", everything=True), admin=True))
+    return AccessMatrix(names, rows, False, 2)
+
+
+def static_data(**kw: Any) -> RustfsData:
+    base = RustfsData(BucketsView(BUCKETS), static_identity(), static_matrix(), "storage/rustfs-svc")
+    return replace(base, **kw)
+
+
+def static_app(data: RustfsData | None = None) -> Any:
+    return make_app(Config(refresh_interval=0), context_name="snapshot-context",
+                    static_data={"rustfs": data or static_data()})
+
+
+async def _open(pilot: Any, tab: str = "") -> Any:
+    await pilot.press("4")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    if tab:
+        await pilot.press(tab)
+        await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return pilot.app.screen
+
+
+def _cells(screen: Any, table_id: str, key: str) -> list[str]:
+    return [c.plain for c in screen.query_one(table_id, FilterableTable).get_row(key)]
+
+
+def _all_cells(screen: Any) -> str:
+    text = []
+    for table in screen.query(FilterableTable):
+        for _, cells in table._all_rows:
+            text += [c.plain for c in cells]
+    return "\n".join(text)
+
+
+def assert_no_secret(text: str, secrets: list[str]) -> None:
+    for value in secrets:
+        for form in (value, value.strip(), base64.b64encode(value.encode()).decode()):
+            assert form not in text, "a secret key reached the screen"
+
+
+# -- snapshots ------------------------------------------------------------------------------------------
+
+def test_snapshot_buckets(snap_compare: Any) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _open(pilot)
+
+    assert snap_compare(static_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_identity(snap_compare: Any) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _open(pilot, "i")
+
+    assert snap_compare(static_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_access_matrix(snap_compare: Any) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _open(pilot, "m")
+
+    assert snap_compare(static_app(), terminal_size=SIZE, run_before=run_before)
+
+
+# -- fixed data -------------------------------------------------------------------------------------------
+
+def test_identity_lint_marks() -> None:
+    ident = static_identity()
+    marks = {p.name: p.mark for p in ident.policies}
+    assert marks == {"dragonfly-storage": "ok", "langfuse-storage": "ok", "litellm-storage": "lint",
+                     "loki-storage": "broad", "obot-storage": "ok", "consoleAdmin": "broad"}
+    users = {u.name: u for u in ident.users}
+    assert users["dragonfly-backup"].policies == ("dragonfly-storage (via group cache)",)
+    assert users["litellm"].worst == "lint" and users["loki"].apps == ("monitoring/loki",)
+    assert ident.admin_user == "rustfsadmin"
+    lint = next(p for p in ident.policies if p.name == "litellm-storage")
+    assert lint.bucket == "litellm" and '"arn:aws:s3:::litellm"' in lint.issues[0].fix
+
+
+def test_matrix_flags() -> None:
+    rows = {r.app: r for r in static_matrix().rows}
+    assert rows["monitoring/loki"].overbroad == ("dragonfly-backups", "langfuse", "litellm", "obot")
+    assert rows["storage/rustfs"].overbroad == () and "admin keys" in rows["storage/rustfs"].flags[0]
+    assert rows["ai-system/litellm"].flags == ("cannot list its own bucket",)
+    assert rows["cache/dragonfly"].flags == ()
+    assert rows["ai-system/obot"].flags == ("keys rejected: InvalidAccessKeyId",)
+
+
+async def test_thousands_of_buckets_list_first() -> None:
+    rows = tuple(BucketRow(f"bucket-{i:05d}", T0) for i in range(3000))
+    app = static_app(static_data(buckets=BucketsView(rows)))
+    async with app.run_test(size=SIZE) as pilot:
+        start = time.monotonic()
+        screen = await _open(pilot)
+        assert time.monotonic() - start < 20
+        table = screen.query_one("#buckets", FilterableTable)
+        assert table.row_count == 3000 and _cells(screen, "#buckets", "bucket-00042")[1] == "…"
+
+
+async def test_hostile_server_text_is_literal() -> None:
+    app = static_app(static_data(identity=static_identity("[bold]x[/bold]\x1b[31m")))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, "i")
+        cell = [c for c in _all_cells(screen).splitlines() if "[bold]x" in c]
+        assert cell and cell[0] == "[bold]x[/bold]\ufffd"
+
+
+# -- the lab --------------------------------------------------------------------------------------------
+
+def _lab_app(state: dict[str, Any]) -> Any:
+    return make_app(replace(lab_config(state), refresh_interval=0), connections=lab_connections(state))
+
+
+def _secrets(state: dict[str, Any]) -> list[str]:
+    from lab.access import plan_of
+
+    plan = plan_of(state)
+    return list(state["_secrets"]) + [plan["s3_admin"]["secret_key"]] + \
+        [k["secret_key"] + "\n" for k in plan["s3_keys"].values()]
+
+
+async def test_lab_buckets_identity_matrix(lab: dict[str, Any]) -> None:
+    app = _lab_app(lab)
+    secrets = _secrets(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        assert screen.error is None, screen.error
+        buckets = screen.query_one("#buckets", FilterableTable)
+        assert set(buckets.visible_keys()) == {"langfuse", "litellm", "loki", "obot"}  # dragonfly-backups: never made
+        for name in buckets.visible_keys():
+            assert _cells(screen, "#buckets", name)[1] == str(len(OBJECTS[name])), name
+        shots = [app.export_screenshot()]
+
+        await pilot.press("i")
+        await pilot.pause()
+        users = screen.query_one("#users", FilterableTable).visible_keys()
+        assert {"litellm", "langfuse", "obot", "loki", "dragonfly-backup"} <= set(users)
+        assert _cells(screen, "#users", "obot")[5] == "none"  # its key was deleted
+        assert _cells(screen, "#policies", "litellm-storage")[3] == "✘ lint"
+        assert _cells(screen, "#policies", "loki-storage")[3] == "▲ broad"
+        assert _cells(screen, "#policies", "dragonfly-storage")[3] == "✔ ok"
+        shots.append(app.export_screenshot())
+
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        loki = _cells(screen, "#matrix", "monitoring/loki")
+        assert "reaches other buckets: langfuse, litellm, obot" in loki[-1]
+        assert "cannot list its own bucket" in _cells(screen, "#matrix", "ai-system/litellm")[-1]
+        assert "keys rejected: SignatureDoesNotMatch" in _cells(screen, "#matrix", "ai-system/langfuse")[-1]
+        assert _cells(screen, "#matrix", "cache/dragonfly")[-1].startswith("its bucket dragonfly-backups")
+        shots.append(app.export_screenshot())
+        shots.append(_all_cells(screen))
+        assert_no_secret("\n".join(shots), secrets)
