@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from checks.appcreds_detect import (POSTGRES_SCHEMES, REDIS_SCHEMES, classify_name, dragonfly_s3_args, parse_bool,
+from checks.appcreds_detect import (TLS_SCHEMES, POSTGRES_SCHEMES, REDIS_SCHEMES, classify_name, dragonfly_s3_args, parse_bool,
                                     parse_url, split_host_port, url_kind)
 from checks.appcreds_models import PostgresCredentials, RedisCredentials, S3Credentials
 from checks.config import SecretRef
@@ -80,7 +80,7 @@ class _Acc:
             self.put(fld, value, ev, "URL " + fld)
         for param, fld in query.items():
             self.put(fld, parts.param(param), ev, "URL query " + param)
-        if parts.scheme in REDIS_SCHEMES and parts.scheme.endswith("s"):
+        if parts.scheme in TLS_SCHEMES:
             self.put("tls", True, ev, "URL scheme")
 
     def inherit(self, fields: tuple[str, ...], default: _Acc | None) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 REDIS_SCHEMES = ("redis", "rediss", "valkey", "valkeys", "dragonfly")
+TLS_SCHEMES = ("rediss", "valkeys")
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 
 

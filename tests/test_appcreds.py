@@ -35,6 +35,9 @@ def app_objects() -> dict:
     add("apps/v1/deployments", deployment("bullmq-worker", "apps", [{
         "name": "worker", "image": "worker", "env": [{"name": "REDIS_URL", **_sk("worker-redis", "url")},
                                                      {"name": "REDIS_KEY_PREFIX", "value": "bull:"}]}]))
+    add("v1/secrets", secret("plain-redis", "apps", {"url": "redis://plain:pw@dragonfly.cache.svc.cluster.local:6379/0"}))
+    add("apps/v1/deployments", deployment("plain-worker", "apps", [{
+        "name": "worker", "image": "worker", "env": [{"name": "REDIS_URL", **_sk("plain-redis", "url")}]}]))
     add("v1/secrets", secret("langfuse-env", "ai-system", {"REDIS_PASSWORD": "lf-redis",
                                                            "S3_EVENT_UPLOAD_SECRET_ACCESS_KEY": "lf-s3-events"}))
     add("v1/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("langfuse-config", "ai-system"),
@@ -345,3 +348,9 @@ def test_expand_never_crashes(text, names):
     assert isinstance(out, str) and all(u.name in names for u in used)
     if "$" not in text:
         assert out == text and used == []
+
+
+
+def test_plain_redis_url_is_not_tls(kube):
+    r = find_app_credentials(kube, "apps", "plain-worker").redis
+    assert (r.username, r.tls) == ("plain", False)
