@@ -39,12 +39,12 @@ class TriageScreen(PaneScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="triage-form"):
             yield Input(placeholder="paste the error the app logged (WRONGPASS…, password authentication failed…, AccessDenied…)",
-                        id="error-text")
+                        id="error-text", compact=True)
         with Horizontal(id="triage-form2"):
-            yield Select(FLOW_CHOICES, value="auto", allow_blank=False, id="flow-select")
-            yield Input(placeholder="app NS/WORKLOAD", id="app-input")
-            yield Input(placeholder="user / role / access key (optional)", id="ident-input")
-            yield Button("Run (ctrl+r)", id="run", variant="primary")
+            yield Select(FLOW_CHOICES, value="auto", allow_blank=False, id="flow-select", compact=True)
+            yield Input(placeholder="app NS/WORKLOAD", id="app-input", compact=True)
+            yield Input(placeholder="user / role / access key (optional)", id="ident-input", compact=True)
+            yield Button("Run (ctrl+r)", id="run", variant="primary", compact=True)
         yield Static("Consumers found in the cluster — enter runs the flows for one", classes="section-title")
         yield FilterableTable(id="targets")
         yield Static("", id="flow-title", classes="section-title")
