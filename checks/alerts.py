@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from checks import clock
 from checks.alerts_lint import PrometheusOracle, RuleLint, lint_rules
 from checks.alerts_links import AlertLink, link_for
 from checks.errors import SourceError
@@ -139,7 +140,7 @@ class AlertsData:
     """Rule groups from `/api/v1/rules`."""
     lints: tuple[RuleLint, ...] = ()
     """One verdict per rule (same order as `groups`)."""
-    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    fetched_at: datetime = field(default_factory=clock.now)
     """When the data was read; ages are computed against it."""
     prometheus_url: str = ""
     """Prometheus base URL used ('' when not reached)."""
@@ -212,19 +213,17 @@ def _rule_sources(conns: Any, problems: list[str]) -> dict[str, str]:
 def _gather(conns: Any, problems: list[str]) -> tuple[Any, tuple[Alert, ...], tuple[RuleGroup, ...],
                                                        tuple[AmAlert, ...], str]:
     """(prometheus source or None, its alerts, its rules, Alertmanager alerts, Alertmanager URL)."""
-    from checks.sources.prometheus import AlertmanagerSource, PrometheusSource
-
     timeout = conns.config.timeout
     prom, prom_alerts, groups, prom_error = None, (), (), None
     try:
-        prom = PrometheusSource(conns.prometheus_url(), timeout)
+        prom = conns.prometheus(conns.prometheus_url(), timeout)
         prom_alerts, groups = prom.alerts(), prom.rules()
     except SourceError as exc:
         prom, prom_error = None, exc
     am_alerts, am_url = (), ""
     try:
         am_url = conns.alertmanager_url()
-        am_alerts = AlertmanagerSource(am_url, timeout).alerts()
+        am_alerts = conns.alertmanager(am_url, timeout).alerts()
     except SourceError as exc:
         if prom_error is not None:
             raise prom_error from None
@@ -246,7 +245,7 @@ def load_alerts(conns: Any, *, lint: bool = True, lint_budget_s: float = 20.0) -
     lints: tuple[RuleLint, ...] = ()
     if lint and prom is not None and groups:
         lints = lint_rules(groups, PrometheusOracle(prom), _rule_sources(conns, problems), budget_s=lint_budget_s)
-    return AlertsData(alerts, groups, lints, datetime.now(timezone.utc), prom.url if prom else "", am_url,
+    return AlertsData(alerts, groups, lints, clock.now(), prom.url if prom else "", am_url,
                       tuple(problems))
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 
+from checks import clock
 from checks.errors import SourceError
 from checks.flows.cnpg_facts import Consumer, RoleFacts, find_consumers, is_reserved
 from checks.flows.cnpg_reasons import short_reason
@@ -258,7 +259,7 @@ def load_cnpg_view(conns: Any) -> CnpgView:
     kube = conns.kube
     clusters = sorted(list_clusters(kube), key=lambda c: c.ref)
     namespaces = sorted({c.namespace for c in clusters})
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     with ThreadPoolExecutor(max_workers=8) as pool:
         reads = {(ns, what): pool.submit(_soft, fn, ns) for ns in namespaces
                  for what, fn in (("secrets", kube.list_secrets), ("deploy", kube.list_deployments),

@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from checks.config import Config, SecretRef
+from checks.connect_factories import SourceFactories
 from checks.connect_models import (CnpgTarget, Discovery, DragonflyTarget, PostgresEndpoint, RedisEndpoint,
                                    S3Endpoint, ServiceEndpoint)
 from checks.errors import SourceError
@@ -63,8 +64,10 @@ def _split_ref(ref: str, default_ns: str) -> tuple[str, str]:
     return (ns or default_ns), name
 
 
-class Connections:
-    """Everything needed to reach the cluster's services from here; `close()` stops port-forwards."""
+class Connections(SourceFactories):
+    """Everything needed to reach the cluster's services from here; `close()` stops port-forwards.
+
+    Every data source is made by its factories (`redis()`, `postgres()`, `s3()`, ...: checks.connect_factories)."""
 
     def __init__(self, config: Config, context: str | None = None) -> None:
         self.config = config
@@ -82,10 +85,8 @@ class Connections:
         """The KubeSource, built on first use."""
         with self._lock:
             if self._kube is None:
-                from checks.sources.kube import KubeSource
-
-                self._kube = KubeSource(self.config.kubeconfig or None, self.context,
-                                        self.config.namespace or None, self.config.timeout)
+                self._kube = self.make_source("kube", self.config.kubeconfig or None, self.context,
+                                              self.config.namespace or None, self.config.timeout)
             return self._kube
 
     def close(self) -> None:

@@ -103,10 +103,8 @@ _REDIS_OPS = (("INFO", "memory gauge, version, D11"), ("ACL LIST", "users table,
 
 
 def _dragonfly(conns: Any) -> Probe:
-    from checks.sources.redis_source import RedisSource
-
     ep = conns.dragonfly_admin()
-    src = RedisSource(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout)
+    src = conns.redis(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout)
     try:
         snap = src.snapshot()
     finally:
@@ -128,8 +126,6 @@ def _dragonfly(conns: Any) -> Probe:
 
 
 def _cnpg(conns: Any) -> Probe:
-    from checks.sources.postgres import PostgresSource
-
     clusters = conns.kube.list_cnpg_clusters("*")
     if not clusters:
         return [SystemStatus("cnpg", "skip", detail="no postgresql.cnpg.io Cluster in this context")], []
@@ -138,7 +134,7 @@ def _cnpg(conns: Any) -> Probe:
         name = f"{c.namespace}/{c.name}"
         try:
             ep = conns.postgres_admin(c.namespace, c.name)
-            src = PostgresSource(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout)
+            src = conns.postgres(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout)
             version = src.server_version()
             roles = src.roles()
         except SourceError as exc:
@@ -155,19 +151,15 @@ def _cnpg(conns: Any) -> Probe:
 
 
 def _rustfs(conns: Any) -> Probe:
-    from checks.sources.s3 import S3Source
-
     ep = conns.rustfs_admin()
-    src = S3Source(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout)
+    src = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout)
     listing = src.list_buckets()
     perms = [PermissionCheck("rustfs", "ListAllMyBuckets", listing.ok, "buckets tab, R7",
                              "" if listing.ok else f"{listing.code}: {listing.message}")]
     admin_ok: bool | None = None
     detail = ""
     try:
-        from checks.sources.rustfs_admin import RustfsAdmin
-
-        RustfsAdmin(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout).list_users()
+        conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout).list_users()
         admin_ok = True
     except SourceError as exc:
         admin_ok = False if exc.kind == "forbidden" else None
@@ -182,10 +174,8 @@ def _rustfs(conns: Any) -> Probe:
 
 
 def _prometheus(conns: Any) -> Probe:
-    from checks.sources.prometheus import PrometheusSource
-
     url = conns.prometheus_url()
-    src = PrometheusSource(url, conns.config.timeout)
+    src = conns.prometheus(url, conns.config.timeout)
     build = src.buildinfo()
     from checks.alerts import alert_counts
 
@@ -198,10 +188,8 @@ def _prometheus(conns: Any) -> Probe:
 
 
 def _alertmanager(conns: Any) -> Probe:
-    from checks.sources.prometheus import AlertmanagerSource
-
     url = conns.alertmanager_url()
-    alerts = AlertmanagerSource(url, conns.config.timeout).alerts()
+    alerts = conns.alertmanager(url, conns.config.timeout).alerts()
     silenced = sum(1 for a in alerts if a.silenced_by)
     return [SystemStatus("alertmanager", "pass", url, "", f"{len(alerts)} alerts", f"{silenced} silenced")], []
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 REDACTED = "‹redacted›"
 """Placeholder shown instead of a secret value."""
@@ -22,9 +22,43 @@ def _as_bytes(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
 
 
+_RECORDED: dict[tuple[str, str], str] = {}
+"""(algorithm, sha256 hex of the hashed bytes) -> digest of the original bytes, from a replayed bundle:
+there secrets are opaque tokens, and a digest of a token stands for the digest of the value it replaced."""
+_observer: Callable[[str, bytes, str], None] | None = None
+
+
+def digest(algorithm: str, value: str | bytes) -> str:
+    """Hex digest (sha256, sha1) of a value that may hold a secret: the one place checks hash secrets.
+
+    While capturing a bundle every call is reported to the observer (checks.capture), which stores the
+    digests of secret-bearing inputs keyed by their redacted form; while replaying, those digests are
+    returned for the redacted inputs (see docs/bundle-format.md, "Secrets")."""
+    data = _as_bytes(value)
+    if _RECORDED:
+        recorded = _RECORDED.get((algorithm, hashlib.sha256(data).hexdigest()))
+        if recorded is not None:
+            return recorded
+    out = hashlib.new(algorithm, data).hexdigest()
+    if _observer is not None:
+        _observer(algorithm, data, out)
+    return out
+
+
+def set_digest_observer(fn: Callable[[str, bytes, str], None] | None) -> None:
+    """Capture: report every `digest` call as (algorithm, input bytes, hex digest); None stops it."""
+    global _observer
+    _observer = fn
+
+
+def load_recorded_digests(entries: dict[tuple[str, str], str]) -> None:
+    """Replay: digests of redacted inputs, keyed by (algorithm, sha256 hex of the redacted bytes)."""
+    _RECORDED.update(entries)
+
+
 def sha256_hex(value: str | bytes) -> str:
     """Full lower-case SHA-256 hex of a secret (what Redis/Dragonfly store for `>password`)."""
-    return hashlib.sha256(_as_bytes(value)).hexdigest()
+    return digest("sha256", value)
 
 
 def fingerprint(value: str | bytes | None) -> str:

@@ -224,13 +224,13 @@ def load_iam(conns: Any, endpoint: Any = None) -> IamSnapshot:
     """Read RustFS identity with the admin Secret's keys; SourceError when there is no admin access."""
     ep = endpoint or conns.rustfs_admin()
     timeout = float(getattr(conns.config, "timeout", 5.0))
-    admin = RustfsAdmin(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    admin = conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
     try:
         return _admin_snapshot(admin)
     except SourceError as exc:
         if exc.kind != "notfound":
             raise
-    iam = IamApiAdapter(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    iam = conns.iam(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
     return _iam_snapshot(iam)
 
 
@@ -248,14 +248,12 @@ class AdminAccess:
 
 def try_admin(conns: Any) -> AdminAccess:
     """The admin S3 client and identity snapshot; never raises for missing/insufficient admin access."""
-    from checks.sources.s3 import S3Source
-
     try:
         ep = conns.rustfs_admin()
     except SourceError as exc:
         return AdminAccess(None, f"{exc.title}: {exc.message}")
     timeout = float(getattr(conns.config, "timeout", 5.0))
-    s3 = S3Source(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    s3 = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
     try:
         return AdminAccess(load_iam(conns, ep), "", s3)
     except SourceError as exc:

@@ -137,10 +137,8 @@ class RustfsData:
 
 def admin_s3(conns: Any) -> S3Source:
     """An S3 client signed with the admin Secret's keys."""
-    from checks.sources.s3 import S3Source
-
     ep = conns.rustfs_admin()
-    return S3Source(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, float(conns.config.timeout))
+    return conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, float(conns.config.timeout))
 
 
 def list_bucket_rows(s3: S3Source) -> BucketsView:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
+from checks import clock
 from checks.errors import SourceError
 from checks.flows import cnpg_fixes as fx
 from checks.flows.cnpg_facts import RoleFacts, find_consumers, when
@@ -29,7 +29,7 @@ def admin_source(conns: Any, namespace: str, cluster: str) -> PostgresSource:
     """A superuser PostgresSource for `<cluster>-rw`, bounded by the configured timeout."""
     ep = conns.postgres_admin(namespace, cluster)
     ref = f"Secret {ep.secret_ref.namespace}/{ep.secret_ref.name}" if ep.secret_ref else "the superuser Secret"
-    return PostgresSource(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout,
+    return conns.postgres(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout,
                           credential_source=ref)
 
 
@@ -80,7 +80,7 @@ def run_cnpg(conns: Any, *, app: str | None = None, error: str | None = None, al
     if link is not None and secret is not None and subj.app_password is not None:
         link = replace(link, same_password=subj.app_password == secret.text("password"))
     facts = RoleFacts(cr, subj.role, secret_name, secret, next((r for r in roles if r.name == subj.role), None),
-                      True, find_consumers(secret, workloads, pods) if secret else (), datetime.now(timezone.utc), link)
+                      True, find_consumers(secret, workloads, pods) if secret else (), clock.now(), link)
     rec.add(c2_declared(facts))
     rec.add(c3_secret(facts))
     rec.add(c4_applied(facts))

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from checks import clock
 from checks.sources.kube_models import KubePod, KubeSecret, KubeWorkload
 from checks.sources.kube_resources import CnpgCluster, ManagedRole
 from checks.sources.postgres import PgRole
@@ -146,7 +147,7 @@ class RoleFacts:
     """The catalog was read, so `pg is None` means the role does not exist."""
     consumers: tuple[Consumer, ...] = ()
     """Workloads reading the password Secret."""
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=clock.now)
     """The time expiry is judged against."""
     app: AppLink | None = None
     """The app the flow was started for, if any."""

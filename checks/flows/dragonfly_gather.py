@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from checks import clock
 from checks.config import DragonflyConfig
 from checks.errors import SourceError
 from checks.parsers.acl import AclListing, AclUser, parse_acl_file
@@ -44,7 +45,7 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
     """`3h ago`-style age of a timestamp."""
     if when is None:
         return "unknown time"
-    secs = ((now or datetime.now(UTC)) - when).total_seconds()
+    secs = ((now or clock.now()) - when).total_seconds()
     return f"{human_seconds(secs)} ago" if secs >= 0 else f"in {human_seconds(-secs)}"
 
 
@@ -68,11 +69,9 @@ def stamp(when: datetime | None) -> str:
 
 def admin_source(conns: Any) -> tuple[Any, Any]:
     """(RedisSource as the admin identity, RedisEndpoint) for the configured Dragonfly."""
-    from checks.sources.redis_source import RedisSource
-
     ep = conns.dragonfly_admin()
     where = f"Secret {ep.secret_ref.namespace}/{ep.secret_ref.name}" if ep.secret_ref else "the config"
-    return RedisSource(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout,
+    return conns.redis(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout,
                        credential_source=where), ep
 
 

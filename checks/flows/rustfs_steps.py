@@ -79,9 +79,9 @@ class FlowCtx:
         return (f"matches the error the app logged ({self.error_code})",) if code and code == self.error_code else ()
 
 
-def _probe_health(url: str, timeout: float) -> tuple[S3Probe | None, str]:
+def _probe_health(conns: Any, url: str, timeout: float) -> tuple[S3Probe | None, str]:
     try:
-        return S3Source(url, "health", "health", timeout=timeout).health(), ""
+        return conns.s3(url, "health", "health", timeout=timeout).health(), ""
     except SourceError as exc:
         return None, f"{exc.title}: {exc.message}"
 
@@ -105,12 +105,12 @@ def step_endpoint(ctx: FlowCtx) -> Step:
                     "Check the RustFS pod and Service: kubectl -n storage get pods,svc")
     if ctx.url != ctx.endpoint:
         evidence.append(f"reached from here at {ctx.url}")
-    probe, err = _probe_health(ctx.url, ctx.timeout)
+    probe, err = _probe_health(ctx.conns, ctx.url, ctx.timeout)
     scheme = ctx.url.split("://", 1)[0]
     if probe is None:
         other = "http" if scheme == "https" else "https"
         alt_url = other + ctx.url[len(scheme):]
-        alt, alt_err = _probe_health(alt_url, ctx.timeout)
+        alt, alt_err = _probe_health(ctx.conns, alt_url, ctx.timeout)
         evidence.append(f"{scheme}://: {err}")
         if alt is not None or "certificate" in alt_err.lower():
             evidence.append(f"{other}:// answers (HTTP {alt.http_status if alt else 'TLS'})")
@@ -157,7 +157,7 @@ def _signature_step(ctx: FlowCtx, probe: S3Probe, evidence: list[str]) -> Step:
     user = ctx.owner()
     if secret != secret.strip():
         what = "a trailing newline" if secret.rstrip("\r\n") != secret else "surrounding whitespace"
-        retry = S3Source(ctx.url, ctx.access_key, secret.strip(), ctx.region, ctx.timeout).list_buckets()
+        retry = ctx.conns.s3(ctx.url, ctx.access_key, secret.strip(), ctx.region, ctx.timeout).list_buckets()
         if retry.ok or retry.code not in ("SignatureDoesNotMatch", "InvalidAccessKeyId"):
             evidence.insert(0, f"the secret key in the Secret ends with {what}: the same request signed with the "
                             f"trimmed value is accepted ({retry.code or 'OK'})")
@@ -173,7 +173,7 @@ def _signature_step(ctx: FlowCtx, probe: S3Probe, evidence: list[str]) -> Step:
 def step_valid(ctx: FlowCtx) -> Step:
     """R3: a signed request with the app's keys is accepted."""
     title = "credentials valid"
-    ctx.client = S3Source(ctx.url, ctx.access_key, ctx.secret_key or "", ctx.region, ctx.timeout)
+    ctx.client = ctx.conns.s3(ctx.url, ctx.access_key, ctx.secret_key or "", ctx.region, ctx.timeout)
     try:
         probe = ctx.client.list_buckets()
     except SourceError as exc:

@@ -1,0 +1,81 @@
+"""The one seam where every data source is made: `Connections` factories.
+
+Checks, flows and panes never call a source's constructor; they ask their Connections
+(`conns.redis(...)`, `conns.s3(...)`, ...). A recording Connections (checks.capture) wraps what these
+return, and a replaying one (checks.replay) answers from a bundle instead; both keep these signatures.
+Each factory takes exactly the arguments of the source it makes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checks.rustfs_iam import IamApiAdapter
+    from checks.sources.postgres import PostgresSource
+    from checks.sources.prometheus import AlertmanagerSource, PrometheusSource
+    from checks.sources.redis_source import RedisSource
+    from checks.sources.rustfs_admin import RustfsAdmin
+    from checks.sources.s3 import S3Source
+
+
+def source_class(kind: str) -> type:
+    """The class a factory kind makes (imports its module; the client libraries stay lazy)."""
+    if kind == "redis":
+        from checks.sources.redis_source import RedisSource as cls
+    elif kind == "postgres":
+        from checks.sources.postgres import PostgresSource as cls
+    elif kind == "s3":
+        from checks.sources.s3 import S3Source as cls
+    elif kind == "rustfs_admin":
+        from checks.sources.rustfs_admin import RustfsAdmin as cls
+    elif kind == "iam":
+        from checks.rustfs_iam import IamApiAdapter as cls
+    elif kind == "prometheus":
+        from checks.sources.prometheus import PrometheusSource as cls
+    elif kind == "alertmanager":
+        from checks.sources.prometheus import AlertmanagerSource as cls
+    elif kind == "kube":
+        from checks.sources.kube import KubeSource as cls
+    else:
+        raise ValueError(f"unknown source kind {kind!r}")
+    return cls
+
+
+SOURCE_KINDS = ("kube", "redis", "postgres", "s3", "rustfs_admin", "iam", "prometheus", "alertmanager")
+
+
+class SourceFactories:
+    """Mixin of Connections: one factory per source kind; `make_source` is what subclasses override."""
+
+    def make_source(self, kind: str, *args: Any, **kwargs: Any) -> Any:
+        """Build the source of `kind` from its constructor arguments."""
+        return source_class(kind)(*args, **kwargs)
+
+    def redis(self, *args: Any, **kwargs: Any) -> RedisSource:
+        """A RedisSource (host, port, username, password, timeout, db, *, credential_source)."""
+        return self.make_source("redis", *args, **kwargs)
+
+    def postgres(self, *args: Any, **kwargs: Any) -> PostgresSource:
+        """A PostgresSource (host, port, user, password, dbname, timeout, ...)."""
+        return self.make_source("postgres", *args, **kwargs)
+
+    def s3(self, *args: Any, **kwargs: Any) -> S3Source:
+        """An S3Source (endpoint_url, access_key, secret_key, region, timeout)."""
+        return self.make_source("s3", *args, **kwargs)
+
+    def rustfs_admin_client(self, *args: Any, **kwargs: Any) -> RustfsAdmin:
+        """A RustfsAdmin client (endpoint_url, access_key, secret_key, region, timeout)."""
+        return self.make_source("rustfs_admin", *args, **kwargs)
+
+    def iam(self, *args: Any, **kwargs: Any) -> IamApiAdapter:
+        """An IamApiAdapter, the IAM-API fallback of RustfsAdmin (same arguments)."""
+        return self.make_source("iam", *args, **kwargs)
+
+    def prometheus(self, *args: Any, **kwargs: Any) -> PrometheusSource:
+        """A PrometheusSource (url, timeout, headers)."""
+        return self.make_source("prometheus", *args, **kwargs)
+
+    def alertmanager(self, *args: Any, **kwargs: Any) -> AlertmanagerSource:
+        """An AlertmanagerSource (url, timeout)."""
+        return self.make_source("alertmanager", *args, **kwargs)
