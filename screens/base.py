@@ -8,6 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -16,6 +17,9 @@ from textual.worker import Worker, WorkerState
 from tui.safe import safe
 from tui.widgets.chrome import Breadcrumbs, DeckHeader, PromptBar
 from tui.widgets.table import FilterableTable
+
+FIRST_PAINT_WAIT = 2.0
+"""Seconds a pane's first fetch waits for the app's first painted frame (see `_fetch_worker`)."""
 
 
 class PaneScreen(Screen):
@@ -43,6 +47,7 @@ class PaneScreen(Screen):
         self._loaded_once = False
         self.crumbs: list[str] = [self.TITLE]
         self._filter_table: FilterableTable | None = None
+        self._fetch: Worker | None = None
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -51,9 +56,11 @@ class PaneScreen(Screen):
         yield Static("", id="pane-error", classes="pane-error")
         with Vertical(id="pane-body"):
             yield from self.compose_body()
-        yield PromptBar(placeholder="filter regex  (/!regex inverts, esc closes)", id="filter-bar")
-        yield PromptBar(placeholder=":df :pg :s3 :alerts :triage :overview :help :quit", id="command-bar")
-        yield Footer()
+        # hidden bars and the key bar are mounted right after the first frame (Lazy): their CSS and the
+        # footer's ~15 key widgets would otherwise delay the first paint of every pane
+        yield Lazy(PromptBar(placeholder="filter regex  (/!regex inverts, esc closes)", id="filter-bar"))
+        yield Lazy(PromptBar(placeholder=":df :pg :s3 :alerts :triage :overview :help :quit", id="command-bar"))
+        yield Lazy(Footer())
 
     def compose_body(self) -> ComposeResult:
         yield Static("")
@@ -71,6 +78,8 @@ class PaneScreen(Screen):
     def on_screen_resume(self) -> None:
         self._visible = True
         self.app.paint_header(self)  # type: ignore[attr-defined]
+        if self._fetch is not None and not self._fetch.is_finished:
+            return  # e.g. help closed while a fetch waits on a slow server: a reload would restart the wait
         if not self._loaded_once or self._timer is None:
             self.reload()
 
@@ -88,13 +97,18 @@ class PaneScreen(Screen):
         body = self.query_one("#pane-body")
         if not self._loaded_once:
             body.loading = True
-        self._fetch_worker()
+        self._fetch = self._fetch_worker()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch")
     def _fetch_worker(self) -> Any:
         static = self.app.static_data  # type: ignore[attr-defined]
         if static is not None and self.PANE in static:
             return static[self.PANE]
+        # fetching imports the client libraries (kubernetes, redis, psycopg, boto3: ~2 s of CPU under the GIL):
+        # let the UI thread paint the first frame before that starts
+        painted = getattr(self.app, "first_paint", None)
+        if painted is not None:
+            painted.wait(FIRST_PAINT_WAIT)
         return self.fetch()
 
     def fetch(self) -> Any:
@@ -160,7 +174,9 @@ class PaneScreen(Screen):
         self._open_bar("#command-bar")
 
     def _open_bar(self, selector: str) -> None:
-        self.query_one(selector, PromptBar).open()
+        bar = self.query(selector).first(PromptBar) if self.query(selector) else None
+        if bar is not None:  # None only in the first frame, before the Lazy bars are mounted
+            bar.open()
 
     def _close_bars(self) -> bool:
         closed = False

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual.app import App
 from textual.binding import Binding
 
-from checks.config import Config
-from screens.alerts import AlertsScreen
-from screens.cnpg import CnpgScreen
-from screens.dragonfly import DragonflyScreen
+from screens.base import PaneScreen
 from screens.overview import OverviewScreen
-from screens.rustfs import RustfsScreen
-from screens.triage import TriageScreen
 from tui.commands import PaneCommands
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from checks.config import Config
 
 PANES: dict[str, tuple[str, str]] = {
     # mode: (title, key)
@@ -36,6 +38,16 @@ ALIASES: dict[str, str] = {
 }
 
 
+def _lazy_screen(module: str, name: str) -> Callable[[], Screen]:
+    """A MODES entry that imports its pane on first visit: only the Overview is loaded before the first paint."""
+
+    def make() -> Screen:
+        return getattr(import_module(module), name)()
+
+    make.__qualname__ = make.__name__ = name
+    return make
+
+
 class ClusterDeck(App):
     """Textual app: data comes from `checks` through each pane's worker; nothing here does I/O."""
 
@@ -43,11 +55,11 @@ class ClusterDeck(App):
     TITLE = "clusterdeck"
     MODES = {
         "overview": OverviewScreen,
-        "dragonfly": DragonflyScreen,
-        "cnpg": CnpgScreen,
-        "rustfs": RustfsScreen,
-        "alerts": AlertsScreen,
-        "triage": TriageScreen,
+        "dragonfly": _lazy_screen("screens.dragonfly", "DragonflyScreen"),
+        "cnpg": _lazy_screen("screens.cnpg", "CnpgScreen"),
+        "rustfs": _lazy_screen("screens.rustfs", "RustfsScreen"),
+        "alerts": _lazy_screen("screens.alerts", "AlertsScreen"),
+        "triage": _lazy_screen("screens.triage", "TriageScreen"),
     }
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {PaneCommands}
@@ -68,8 +80,14 @@ class ClusterDeck(App):
         self.locked_read_only = config.context_read_only(self.context_name) if self.context_name else False
         self.allow_writes = allow_writes and not self.locked_read_only
         self.history: list[str] = []
+        self.first_paint = threading.Event()
+        """Set once a pane has been painted: pane workers wait for it before loading the client libraries."""
         if config.keymap:
             self.set_keymap(config.keymap)
+
+    def post_display_hook(self) -> None:
+        if not self.first_paint.is_set() and not self._batch_count and isinstance(self.screen, PaneScreen):
+            self.first_paint.set()
 
     # -- shared state -------------------------------------------------------------------
     @property

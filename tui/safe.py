@@ -19,13 +19,17 @@ def clean(value: Any, limit: int = _MAX, multiline: bool = False) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     text = "" if value is None else str(value)
+    if text.isprintable():  # the common case, checked in C: no ESC, no control character, no line break
+        return text if len(text) <= limit else _cut(text, limit)
     text = _ANSI.sub("\ufffd", text)
     keep = (" ", "\n") if multiline else (" ",)
     text = "".join(ch if ch.isprintable() or ch in keep else "\ufffd" for ch in text)
-    if len(text) > limit:
-        more = len(text) - limit
-        text = text[:limit] + (f"… ({more} more chars)" if limit >= 1000 else "…")
-    return text
+    return text if len(text) <= limit else _cut(text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    more = len(text) - limit
+    return text[:limit] + (f"… ({more} more chars)" if limit >= 1000 else "…")
 
 
 def safe(value: Any, style: str = "", limit: int = _MAX) -> Text:

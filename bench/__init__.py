@@ -1,0 +1,1 @@
+"""`make bench`: the performance benchmark of clusterdeck (see bench/run.py)."""

@@ -1,0 +1,190 @@
+"""Child process of the TUI benchmarks: clusterdeck in a headless pilot on a lab.
+
+`python bench/pilot_child.py CONFIG KUBECONFIG` prints one JSON object:
+- `populate_s`: per pane, seconds from the key press that opens it until its data is shown (screen.data set
+  and its main table filled) and painted;
+- `refresh_s` / `stall_max_s`: every pane reloading at once, wall until every pane shows its new data, and
+  the worst lateness of a 5 ms ticker on the event loop meanwhile (also `stall_first_max_s` for the first
+  visits, when the client libraries load);
+- `filter_s`: per pane, seconds from each filter keystroke to the table re-rendered (`/` then 3 keys);
+- `peak_rss_mb`: the process's peak RSS (getrusage) at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+KEYS = {"dragonfly": "2", "cnpg": "3", "rustfs": "4", "alerts": "5", "triage": "6"}
+MAIN_TABLE = {"overview": "#systems", "dragonfly": "#users", "cnpg": ".roles", "rustfs": "#buckets",
+              "alerts": "#alerts-table", "triage": "#targets"}
+FILTER = {"dragonfly": "u99", "cnpg": "r19", "rustfs": "b49", "alerts": "a09"}
+
+
+class Ticker:
+    """Measures how late a 5 ms sleep on the event loop wakes up."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, loop.time() - start - 0.005)
+
+    def start(self) -> None:
+        self.worst = 0.0
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> float:
+        if self._task is not None:
+            self._task.cancel()
+        return self.worst
+
+
+def main_table(screen: Any) -> Any:
+    from tui.widgets.table import FilterableTable
+
+    tables = list(screen.query(MAIN_TABLE[screen.PANE]).results(FilterableTable))
+    return max(tables, key=lambda t: len(t._all_rows)) if tables else None
+
+
+def shown(screen: Any) -> bool:
+    if screen.error is not None:
+        return True
+    table = main_table(screen)
+    return screen.data is not None and table is not None and table.row_count > 0
+
+
+FRAMES: list[float] = []
+"""perf_counter() of every frame the app computed (App._display with an update)."""
+
+
+def hook_frames() -> None:
+    from textual.app import App
+
+    original = App._display
+
+    def display(self: App, screen: Any, renderable: Any) -> None:
+        if renderable is not None and not self._batch_count:
+            FRAMES.append(time.perf_counter())
+        original(self, screen, renderable)
+
+    App._display = display  # type: ignore[method-assign]
+
+
+async def until(cond: Any, timeout: float = 120.0, frame: bool = True) -> float:
+    """Poll (1 ms) until `cond()`, then until a frame was computed after that; returns that frame's time.
+    (No pilot.pause(): it waits for the whole process to be idle, in 20 ms steps.)"""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.001)
+    done = time.perf_counter()
+    if not frame:
+        return done
+    while not FRAMES or FRAMES[-1] < done:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no frame")
+        await asyncio.sleep(0.001)
+    return FRAMES[-1]
+
+
+def key(app: Any, name: str, char: str | None = None) -> None:
+    """Deliver one key press as the terminal driver does."""
+    from textual import events
+
+    app.post_message(events.Key(name, char))
+
+
+async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
+    from checks.config import load_config
+    from tui.app import make_app
+
+    config = load_config(config_path).with_overrides(kubeconfig=kubeconfig, refresh_interval=0)
+    app = make_app(config)
+    out: dict[str, Any] = {"populate_s": {}, "filter_s": {}, "rows": {}, "errors": {}}
+    ticker = Ticker()
+    hook_frames()
+    async with app.run_test(size=(140, 45)) as pilot:
+        ticker.start()
+        screens = {"overview": app.screen}
+        start = time.perf_counter()
+        out["populate_s"]["overview"] = await until(lambda: shown(screens["overview"])) - start
+        await pilot.pause()
+        for pane, k in KEYS.items():
+            start = time.perf_counter()
+            key(app, k, k)
+            await until(lambda: getattr(app.screen, "PANE", "") == pane)
+            screens[pane] = app.screen
+            out["populate_s"][pane] = await until(lambda: shown(screens[pane])) - start
+            await pilot.pause()
+        out["stall_first_max_s"] = ticker.stop()
+        for pane, screen in screens.items():
+            table = main_table(screen)
+            out["rows"][pane] = len(table._all_rows) if table is not None else 0
+            if screen.error is not None:
+                out["errors"][pane] = str(screen.error)
+        # every pane reloads at once
+        await pilot.pause()
+        before = {pane: s.data for pane, s in screens.items()}
+        ticker.start()
+        start = time.perf_counter()
+        for screen in screens.values():
+            screen.reload()
+        done = await until(lambda: all(s.data is not before[p] or s.error is not None for p, s in screens.items()),
+                           frame=False)  # hidden panes do not paint
+        out["refresh_s"] = done - start
+        out["stall_max_s"] = ticker.stop()
+        # filter keystrokes
+        for pane, text in FILTER.items():
+            await pilot.press(KEYS[pane])
+            await pilot.pause()
+            table = main_table(app.screen)
+            if table is None or not table.row_count:
+                continue
+            table.focus()
+            await pilot.press("slash")
+            await pilot.pause()
+            times = []
+            rendered: list[float] = []
+            original = table._render_rows
+
+            def render_rows(keep: Any, original: Any = original) -> None:
+                original(keep)
+                rendered.append(time.perf_counter())
+
+            table._render_rows = render_rows  # this instance only: note when the filtered rows are in
+            bar = app.screen.query_one("#filter-bar")
+            if not bar.has_focus:
+                out["errors"][f"{pane} filter"] = "the filter bar did not take the focus"
+                continue
+            for ch in text:
+                start = time.perf_counter()
+                key(app, ch, ch)
+                times.append(await until(lambda: bool(rendered) and rendered[-1] > start, timeout=10) - start)
+                await pilot.pause()
+            out["filter_s"][pane] = times
+            out["rows"][f"{pane} after filter {text!r}"] = table.row_count
+            await pilot.press("escape")
+            await pilot.pause()
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        app.exit()
+    return out
+
+
+def main() -> None:
+    result = asyncio.run(run(sys.argv[1], sys.argv[2]))
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

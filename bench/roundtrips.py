@@ -1,0 +1,169 @@
+"""Round trips per source and refresh, counted for real.
+
+Every endpoint of the lab (Redis, PostgreSQL, S3, Prometheus, Alertmanager, the Kubernetes API) is put
+behind a `CountingProxy`; a config and kubeconfig pointing at the proxies is written next to the lab's.
+Server-side counters back the proxy counts up: Redis `INFO commandstats` (commands executed), the
+PostgreSQL log (the lab logs every statement), and the lab API's kube-requests.log.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.common import Metric
+from bench.proxy import CountingProxy
+
+PANES: dict[str, tuple[str, str]] = {
+    "overview": ("checks.overview", "collect_overview"),
+    "dragonfly": ("checks.dragonfly_view", "collect_view"),
+    "cnpg": ("checks.cnpg_view", "load_cnpg_view"),
+    "rustfs": ("checks.rustfs_view", "collect_rustfs"),
+    "alerts": ("checks.alerts", "load_alerts"),
+    "triage": ("checks.targets", "list_targets"),
+}
+"""Pane -> the headless fetch its screen runs in a worker."""
+
+
+def pane_fetch(pane: str) -> Callable[[Any], Any]:
+    from importlib import import_module
+
+    module, name = PANES[pane]
+    return getattr(import_module(module), name)
+
+
+class ProxiedLab:
+    """Proxies in front of every lab endpoint and a config that uses them."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.proxies: dict[str, CountingProxy] = {}
+        targets = {"kube": ("127.0.0.1", state["kube"]["port"])}
+        for service, addr in state["endpoints"].items():
+            host, port = addr.rsplit(":", 1)
+            targets[service] = (host, int(port))
+        by_addr: dict[tuple[str, int], CountingProxy] = {}
+        for name, addr in targets.items():
+            if addr not in by_addr:
+                by_addr[addr] = CountingProxy(*addr)
+            self.proxies[name] = by_addr[addr]
+        self.dir = Path(tempfile.mkdtemp(prefix="clusterdeck-bench-proxy-"))
+        kubeconfig = Path(state["kubeconfig"]).read_text().replace(
+            f"127.0.0.1:{state['kube']['port']}", f"127.0.0.1:{self.proxies['kube'].port}")
+        (self.dir / "kubeconfig").write_text(kubeconfig)
+        config = Path(state["config"]).read_text().replace(state["kubeconfig"], str(self.dir / "kubeconfig"))
+        for service, addr in state["endpoints"].items():
+            config = config.replace(f'"{service}" = "{addr}"', f'"{service}" = "127.0.0.1:{self.proxies[service].port}"')
+        (self.dir / "config.toml").write_text(config)
+
+    def system(self, name: str) -> CountingProxy:
+        key = {"redis": "dragonfly.cache.svc:6379", "postgres": "ai-postgres-rw.ai-system.svc:5432",
+               "s3": "rustfs-svc.storage.svc:9000", "prometheus": "prometheus-operated.monitoring.svc:9090",
+               "alertmanager": "alertmanager-operated.monitoring.svc:9093", "kube": "kube"}[name]
+        return self.proxies[key]
+
+    def conns(self) -> Any:
+        from checks.config import load_config
+        from checks.connect import Connections
+
+        cfg = load_config(str(self.dir / "config.toml"))
+        return Connections(cfg.with_overrides(kubeconfig=str(self.dir / "kubeconfig")))
+
+    def reset(self) -> None:
+        for p in set(self.proxies.values()):
+            p.counts.reset()
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        return {s: (self.system(s).counts.round_trips, self.system(s).counts.connections)
+                for s in ("kube", "redis", "postgres", "s3", "prometheus", "alertmanager")}
+
+    def close(self) -> None:
+        for p in set(self.proxies.values()):
+            p.close()
+
+
+def _pg_log_lines(state: dict[str, Any]) -> list[str]:
+    try:
+        return Path(state["logs"]["postgres"]).read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _redis_commands(state: dict[str, Any]) -> int:
+    """Total commands executed by the lab Redis (INFO commandstats), read on a direct connection."""
+    import redis
+
+    from lab.access import plan_of
+
+    pw = plan_of(state)["redis"]["default"]["live"]
+    r = redis.Redis("127.0.0.1", state["redis"]["port"], username="default", password=pw, decode_responses=True)
+    try:
+        stats = r.info("commandstats")
+        return sum(int(v["calls"]) for v in stats.values())
+    finally:
+        r.close()
+
+
+def measure(state: dict[str, Any]) -> tuple[list[Metric], dict[str, Any]]:
+    from checks.sources.postgres import PostgresSource
+    from checks.sources.redis_source import RedisSource
+
+    lab = ProxiedLab(state)
+    try:
+        conns = lab.conns()
+        ep = conns.dragonfly_admin()
+        # Redis: one snapshot() on a fresh source
+        lab.reset()
+        before = _redis_commands(state)  # this INFO and the next one are subtracted below
+        src = RedisSource(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout)
+        src.snapshot()
+        src.close()
+        redis_commands = _redis_commands(state) - before - 1
+        redis_rt, redis_conn = lab.snapshot()["redis"]
+        # PostgreSQL: one roles() query
+        pg = conns.postgres_admin("ai-system", "ai-postgres")
+        mark = len(_pg_log_lines(state))
+        lab.reset()
+        PostgresSource(pg.host, pg.port, pg.user, pg.password, pg.dbname, conns.config.timeout).roles()
+        pg_rt, pg_conn = lab.snapshot()["postgres"]
+        new = _pg_log_lines(state)[mark:]
+        pg_statements = sum(1 for line in new if "statement:" in line)
+        # every pane's fetch: second call on the same Connections = a steady refresh
+        panes: dict[str, Any] = {}
+        kube_log = Path(state["dir"]) / "kube-requests.log"
+        for pane in PANES:
+            fetch = pane_fetch(pane)
+            fetch(conns)
+            lab.reset()
+            kube_mark = len(kube_log.read_text().splitlines()) if kube_log.exists() else 0
+            pg_mark = len(_pg_log_lines(state))
+            fetch(conns)
+            counts = lab.snapshot()
+            kube_requests = (len(kube_log.read_text().splitlines()) if kube_log.exists() else 0) - kube_mark
+            statements = sum(1 for line in _pg_log_lines(state)[pg_mark:] if "statement:" in line)
+            panes[pane] = {"round_trips": {k: v[0] for k, v in counts.items() if v[0]},
+                           "connections": {k: v[1] for k, v in counts.items() if v[1]},
+                           "kube_requests_log": kube_requests, "sql_statements": statements}
+        conns.close()
+    finally:
+        lab.close()
+    handshake = 1  # AUTH on a new connection (RESP2)
+    metrics = [
+        Metric("Redis round trips per snapshot", "1 pipeline (ACL LIST/LOG, INFO, SLOWLOG, CONFIG GET)",
+               f"{redis_rt - handshake * redis_conn} pipelined + {redis_conn} AUTH on connect "
+               f"({redis_commands} commands executed)", redis_rt - handshake * redis_conn == 1,
+               "counting TCP proxy (client bursts) + Redis INFO commandstats delta, one RedisSource.snapshot()",
+               {"round_trips": redis_rt, "connections": redis_conn, "commands": redis_commands}),
+        Metric("SQL queries for the role catalog", "1 query", f"{pg_statements} statement(s), {pg_rt} round trips "
+               f"incl. connect/SCRAM on {pg_conn} connection(s)", pg_statements == 1,
+               "PostgreSQL log (log_statement=all) + counting proxy, one PostgresSource.roles()",
+               {"statements": pg_statements, "round_trips": pg_rt, "connections": pg_conn}),
+    ]
+    for pane, got in panes.items():
+        rts = ", ".join(f"{k} {v}" for k, v in got["round_trips"].items()) or "none"
+        metrics.append(Metric(f"round trips per refresh: {pane} pane", "info (HTTP/kube: one request each)",
+                              f"{rts}; {got['sql_statements']} SQL", None,
+                              "counting proxies, steady refresh (2nd fetch on the same Connections)", got))
+    return metrics, panes
