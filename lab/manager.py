@@ -15,9 +15,11 @@ from typing import Any
 
 from lab import files
 from lab.procs import HOST, LabError, kill_group, kill_pid, port_open
+from lab.restart import freeze_server, restart_server, stop_server, thaw_server
 from lab.state import lab_dir, pid_alive, read_state
 
-__all__ = ["up", "down", "status", "env_lines", "LabAlreadyRunning", "LabNotRunning", "LabError"]
+__all__ = ["up", "down", "status", "env_lines", "LabAlreadyRunning", "LabNotRunning", "LabError",
+           "stop_server", "freeze_server", "thaw_server", "restart_server"]
 
 MARKER = ".clusterdeck-lab"
 PROCS = "procs.json"
