@@ -2,7 +2,8 @@
 
 A local listener on 127.0.0.1:0 accepts connections; each one gets its own portforward stream
 (`kubernetes.stream.portforward`) to the pod and bytes are pumped both ways by a thread.
-Needs RBAC `create` on `pods/portforward`. Not testable against kmock (it cannot port-forward).
+Needs RBAC `get` and `create` on `pods/portforward` (checks/sources/kube_rbac.py PORT_FORWARD).
+Not testable against kmock (it cannot port-forward).
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class PortForward:
             reason = str(getattr(exc, "reason", "") or type(exc).__name__).splitlines()[0][:160]
             raise SourceError("kubernetes", "Port-forward failed", f"could not open a port-forward to pod "
                               f"{self.namespace}/{self.pod}:{self.target_port} ({reason}); it needs RBAC verb "
-                              f'"create" on "pods/portforward". Or ' + _hint(self.namespace, self.service, self.port),
+                              f'"create" on "pods/portforward" (and "get": the client opens a WebSocket) in '
+                              f'namespace "{self.namespace}". Or ' + _hint(self.namespace, self.service, self.port),
                               kind="unreachable") from None
 
     def _accept_loop(self) -> None:

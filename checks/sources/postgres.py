@@ -53,6 +53,23 @@ def connection_failure_kind(text: object) -> str | None:
     return None
 
 
+_TRANSPORT_REASONS = (
+    ("connection refused", "refused the connection"), ("could not translate host name", "could not be resolved"),
+    ("name or service not known", "could not be resolved"), ("no route to host", "has no route to it"),
+    ("network is unreachable", "is on an unreachable network"),
+    ("server closed the connection unexpectedly", "closed the connection unexpectedly"),
+    ("timeout expired", "did not answer in time"), ("timed out", "did not answer in time"))
+
+
+def transport_reason(text: object) -> str:
+    """Why a connection failed, in a few words on one line (libpq's own text spans several lines)."""
+    low = str(text or "").lower()
+    for needle, reason in _TRANSPORT_REASONS:
+        if needle in low:
+            return reason
+    return "could not be reached: " + " ".join(str(text or "").split())[:200]
+
+
 @dataclass(frozen=True)
 class PgRole:
     """A role as the database sees it."""
@@ -164,8 +181,8 @@ class PostgresSource:
             return SourceError(SYSTEM, "Timed out", f"{self.address} did not answer within {self.timeout:g}s. "
                                "Check the primary pod and the port-forward to <cluster>-rw.", kind="timeout")
         if kind == "unreachable":
-            return SourceError(SYSTEM, "Cannot connect", f"{self.address}: {text}. Is the CNPG primary running? "
-                               "Try `kubectl port-forward svc/<cluster>-rw 5432`.", kind="unreachable")
+            return SourceError(SYSTEM, "Cannot connect", f"{self.address} {transport_reason(text)}. Is the CNPG "
+                               "primary running? Try `kubectl port-forward svc/<cluster>-rw 5432`.", kind="unreachable")
         code = classify_pg_error(text)
         if code == "CNPG_PASSWORD_MISMATCH":
             return SourceError(SYSTEM, "Admin password rejected", f"credentials for '{self.user}' from "
@@ -242,6 +259,6 @@ class PostgresSource:
             kind = connection_failure_kind(text)
             if kind is not None:
                 raise SourceError(SYSTEM, "Timed out" if kind == "timeout" else "Cannot connect",
-                                  f"{self.address}: {text}", kind=kind) from None
+                                  f"{self.address} {transport_reason(text)}", kind=kind) from None
             _, _, fatal = text.partition("FATAL:")
             return LoginProbe(False, classify_pg_error(text), (fatal.strip() or text).splitlines()[0])

@@ -153,6 +153,27 @@ class AmAlert:
         return self.labels.get("alertname", "")
 
 
+def transport_error(system: str, base: str, timeout: float, exc: BaseException) -> SourceError:
+    """One short line for a failed HTTP connection (requests wraps urllib3's reasons several layers deep)."""
+    import requests  # lazy
+
+    text = str(exc).lower()
+    what = system.capitalize()
+    if isinstance(exc, requests.Timeout) or ("refused" not in text and "timed out" in text):
+        return SourceError(system, "Timed out", f"{what} at {base} did not answer within {timeout:g}s. Is it "
+                           "overloaded or hung? Check its pod.", kind="timeout")
+    if "refused" in text:
+        why = "refused the connection"
+    elif "name or service not known" in text or "nodename nor servname" in text or "resolution" in text:
+        why = "could not be resolved"
+    elif "ssl" in text:
+        why = "failed the TLS handshake (http vs https?)"
+    else:
+        why = f"could not be reached ({type(exc).__name__})"
+    return SourceError(system, "Cannot connect", f"{what} at {base} {why}. Is it running? Try a port-forward to "
+                       "its Service.", kind="unreachable")
+
+
 def _http_get(session: Any, system: str, base: str, path: str, params: Any, timeout: float,
               auth: Any = None, headers: Any = None) -> Any:
     import requests  # lazy
@@ -160,15 +181,8 @@ def _http_get(session: Any, system: str, base: str, path: str, params: Any, time
     url = base.rstrip("/") + path
     try:
         resp = session.get(url, params=params, timeout=timeout, auth=auth, headers=headers)
-    except requests.Timeout:
-        raise SourceError(system, "Timed out", f"{base} did not answer within {timeout:g}s.",
-                          kind="timeout") from None
     except requests.RequestException as exc:
-        reason = str(exc)
-        kind = "timeout" if "timed out" in reason.lower() else "unreachable"
-        raise SourceError(system, "Timed out" if kind == "timeout" else "Cannot connect",
-                          f"{base}: {reason}. Is it running? Try a port-forward to its Service.",
-                          kind=kind) from None
+        raise transport_error(system, base, timeout, exc) from None
     if resp.status_code in (401, 403):
         raise SourceError(system, "Not authorised", f"GET {path}: HTTP {resp.status_code}",
                           kind="auth" if resp.status_code == 401 else "forbidden")
@@ -250,10 +264,8 @@ class PrometheusSource:
             return self._pc.custom_query(expr)
         except PrometheusApiClientException as exc:
             raise SourceError(self.system, "Query failed", f"{expr}: {exc}") from None
-        except requests.Timeout:
-            raise SourceError(self.system, "Timed out", f"{self.url}: query {expr!r}", kind="timeout") from None
         except requests.RequestException as exc:
-            raise SourceError(self.system, "Cannot connect", f"{self.url}: {exc}", kind="unreachable") from None
+            raise transport_error(self.system, self.url, self.timeout, exc) from None
 
     def series_exist(self, expr: str, lookback_s: float = 3600.0) -> dict[str, bool]:
         """For each vector selector in `expr`: does any series match it in the last `lookback_s`?"""

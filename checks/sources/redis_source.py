@@ -159,7 +159,9 @@ class RedisSource:
                                f"admin password from {self.credential_source} rejected by {where} ({who}): "
                                f"WRONGPASS. The Secret and the server's requirepass/ACL file disagree.", kind="auth")
         if isinstance(exc, exc_mod.ConnectionError):
-            return SourceError(SYSTEM, "Cannot connect", f"{where}: {text}. Is the Dragonfly pod running and the "
+            why = ("refused the connection" if "refused" in text.lower()
+                   else f"could not be reached ({text.rstrip('.')})")
+            return SourceError(SYSTEM, "Cannot connect", f"{where} {why}. Is the Dragonfly pod running and the "
                                "Service reachable? Try `kubectl -n cache port-forward svc/dragonfly 6379`.",
                                kind="unreachable")
         if isinstance(exc, exc_mod.NoPermissionError) or classify_redis_error(text).code == "NOPERM":

@@ -8,6 +8,7 @@ lazily. `lint_policy` and `corrected_policy` are pure.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from checks.errors import SourceError
 from checks.parsers.s3_policy import PolicyLintIssue, corrected_policy, lint_policy  # noqa: F401 (re-export)
 from checks.redact import redact
+from checks.sources import breaker
 
 SYSTEM = "s3"
 ADMIN_PREFIX = "/rustfs/admin/v3/"
@@ -120,15 +122,20 @@ class RustfsAdmin:
         url = self.endpoint_url + ADMIN_PREFIX + route.lstrip("/")
         if params:
             url += "?" + urlencode(sorted(params.items()))
+        endpoint = f"s3 {self.endpoint_url}"  # the same server as S3Source's: one breaker
+        breaker.check(endpoint)
+        started = time.monotonic()
         try:
             resp = requests.get(url, headers=self.signed_headers("GET", url), timeout=self.timeout)
         except requests.Timeout:
-            raise SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer within "
-                              f"{self.timeout:g}s.", kind="timeout") from None
+            raise breaker.failed(endpoint, SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer "
+                                                       f"within {self.timeout:g}s.", kind="timeout"),
+                                 self.timeout, started) from None
         except requests.RequestException as exc:
             text = redact(str(exc), [self.__secret_key])
             raise SourceError(SYSTEM, "Cannot connect", f"{self.endpoint_url}: {text}",
                               kind="unreachable") from None
+        breaker.answered(endpoint, started)
         body = resp.text
         code = _code(body)
         if code in _AUTH_CODES:

@@ -9,12 +9,15 @@ must reproduce, not hide) and never appears in a repr or message.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from checks.errors import SourceError
 from checks.redact import redact
+from checks.sources import breaker
 
 SYSTEM = "s3"
 
@@ -51,6 +54,26 @@ def classify_s3_error(text: object) -> str | None:
     if "does not exist in our records" in low:
         return "InvalidAccessKeyId"
     return None
+
+
+_SESSION: Any = None
+_SESSION_LOCK = threading.Lock()
+
+
+def boto_client(service: str, **kwargs: Any) -> Any:
+    """A botocore client from ONE process-wide boto3 Session.
+
+    A new Session per client re-reads and parses botocore's JSON service models (80-400 ms of CPU holding
+    the GIL, which stalls the TUI's event loop); from a shared Session a client costs ~5 ms. Sessions are
+    not thread-safe, clients are: creation is serialised, the clients are used freely.
+    """
+    global _SESSION
+    import boto3  # lazy: heavy client
+
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = boto3.session.Session()
+        return _SESSION.client(service, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -108,7 +131,6 @@ class S3Source:
 
     def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1",
                  timeout: float = 5.0) -> None:
-        import boto3  # lazy: heavy client
         import botocore.exceptions
         from botocore.config import Config
 
@@ -123,7 +145,7 @@ class S3Source:
                         s3={"addressing_style": "path"}, region_name=region,
                         request_checksum_calculation="when_required",
                         response_checksum_validation="when_required")
-        self._client = boto3.session.Session().client(
+        self._client = boto_client(
             "s3", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
             aws_secret_access_key=secret_key, region_name=region, config=config)
 
@@ -147,9 +169,13 @@ class S3Source:
         return SourceError(SYSTEM, "S3 client error", f"{self.endpoint_url}: {text}")
 
     def _call(self, operation: str, fn: Any, *, head_404: str = "NoSuchBucket") -> S3Probe:
+        endpoint = f"s3 {self.endpoint_url}"
+        breaker.check(endpoint)  # after a timeout, fail fast for `timeout` seconds
+        started = time.monotonic()
         try:
             value = fn()
         except self._bexc.ClientError as exc:
+            breaker.answered(endpoint, started)
             err = exc.response.get("Error", {}) or {}
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             code = str(err.get("Code") or "") or None
@@ -158,7 +184,8 @@ class S3Source:
             message = redact(str(err.get("Message") or exc), [self.__secret_key])
             return S3Probe(False, code, status, message, operation)
         except self._bexc.BotoCoreError as exc:
-            raise self._transport_error(exc) from None
+            raise breaker.failed(endpoint, self._transport_error(exc), self.timeout, started) from None
+        breaker.answered(endpoint, started)
         meta = value.get("ResponseMetadata", {}) if isinstance(value, dict) else {}
         return S3Probe(True, None, meta.get("HTTPStatusCode", 200), "OK", operation, value)
 
