@@ -25,6 +25,37 @@ MAIN_TABLE = {"overview": "#systems", "dragonfly": "#users", "cnpg": ".roles", "
 FILTER = {"dragonfly": "u99", "cnpg": "r19", "rustfs": "b49", "alerts": "a09"}
 
 
+class LoopMonitor:
+    """The longest single event-loop callback (wall and UI-thread CPU) while `active`."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.wall = self.cpu = 0.0
+        handle = asyncio.events.Handle
+        original = handle._run
+        monitor = self
+
+        def _run(h: Any) -> None:
+            if not monitor.active:
+                return original(h)
+            w, c = time.perf_counter(), time.thread_time()
+            try:
+                return original(h)
+            finally:
+                monitor.wall = max(monitor.wall, time.perf_counter() - w)
+                monitor.cpu = max(monitor.cpu, time.thread_time() - c)
+
+        handle._run = _run  # type: ignore[method-assign]
+
+    def start(self) -> None:
+        self.wall = self.cpu = 0.0
+        self.active = True
+
+    def stop(self) -> tuple[float, float]:
+        self.active = False
+        return self.wall, self.cpu
+
+
 class Ticker:
     """Measures how late a 5 ms sleep on the event loop wakes up."""
 
@@ -113,6 +144,7 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
     app = make_app(config)
     out: dict[str, Any] = {"populate_s": {}, "filter_s": {}, "rows": {}, "errors": {}}
     ticker = Ticker()
+    monitor = LoopMonitor()
     hook_frames()
     async with app.run_test(size=(140, 45)) as pilot:
         ticker.start()
@@ -136,7 +168,12 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
         # every pane reloads at once
         await pilot.pause()
         before = {pane: s.data for pane, s in screens.items()}
+        # the same time with nothing to do: the machine's own scheduling noise on the ticker
         ticker.start()
+        await asyncio.sleep(1.0)
+        out["stall_idle_max_s"] = ticker.stop()
+        ticker.start()
+        monitor.start()
         start = time.perf_counter()
         for screen in screens.values():
             screen.reload()
@@ -144,6 +181,7 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
                            frame=False)  # hidden panes do not paint
         out["refresh_s"] = done - start
         out["stall_max_s"] = ticker.stop()
+        out["callback_max_wall_s"], out["callback_max_cpu_s"] = monitor.stop()
         # filter keystrokes
         for pane, text in FILTER.items():
             await pilot.press(KEYS[pane])

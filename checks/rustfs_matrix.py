@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.errors import SourceError
+from checks.writes import WriteDeclined, WriteGate, WriteIntent, WriteRefused, gate_for
 
 MAX_MATRIX_BUCKETS = 40
 """Buckets probed per application (the matrix says how many were left out)."""
@@ -94,7 +95,7 @@ class AccessMatrix:
     """Why the matrix could not be built."""
 
 
-def _probe_cell(client: Any, bucket: str, writes: bool) -> tuple[AccessCell, str]:
+def _probe_cell(client: Any, bucket: str, gate: Any) -> tuple[AccessCell, str]:
     listed = client.list_objects(bucket, 1)
     if listed.code in AUTH_CODES:
         return AccessCell(bucket), listed.code
@@ -102,18 +103,24 @@ def _probe_cell(client: Any, bucket: str, writes: bool) -> tuple[AccessCell, str
     head = client.head_object(bucket, key)
     can_read = True if head.http_status == 404 else (False if head.http_status == 403 else None)
     can_write = None
-    if writes:
-        put = client.put_object(bucket, key)
+    if gate is not None:  # writes approved once for the whole matrix; each one is audited
+        target = f"s3://{bucket}/{key}"
         try:
-            can_write = put.ok if put.ok or put.code == "AccessDenied" else None
+            put = gate.run(WriteIntent("s3", "PutObject", target), lambda: client.put_object(bucket, key),
+                           approved=True)
+        except WriteRefused:
+            put = None
+        try:
+            can_write = put.ok if put is not None and (put.ok or put.code == "AccessDenied") else None
         finally:
-            if put.ok:
-                client.delete_object(bucket, key)
+            if put is not None and put.ok:
+                gate.run(WriteIntent("s3", "DeleteObject", target), lambda: client.delete_object(bucket, key),
+                         approved=True)
     can_list = True if listed.ok else (False if listed.code == "AccessDenied" else None)
     return AccessCell(bucket, can_list, can_read, can_write), ""
 
 
-def _row(conns: Any, app: Any, buckets: tuple[str, ...], writes: bool, fallback_url: str,
+def _row(conns: Any, app: Any, buckets: tuple[str, ...], writes: Any, fallback_url: str,
          admin_key: str) -> AccessRow:
     from checks.rustfs_apps import reachable_url
     from checks.sources.s3 import S3Source
@@ -139,8 +146,9 @@ def _row(conns: Any, app: Any, buckets: tuple[str, ...], writes: bool, fallback_
     return AccessRow(**base, cells=tuple(cells))
 
 
-def build_matrix(conns: Any, allow_writes: bool = False) -> AccessMatrix:
-    """Probe every app's keys against every bucket the admin keys list (read-only unless allow_writes)."""
+def build_matrix(conns: Any, allow_writes: bool | WriteGate = False) -> AccessMatrix:
+    """Probe every app's keys against every bucket the admin keys list (read-only unless allow_writes: then
+    the write probes are confirmed once for the whole matrix through the WriteGate, and each is audited)."""
     from checks.rustfs_apps import find_s3_apps
     from checks.rustfs_view import admin_s3
 
@@ -155,6 +163,24 @@ def build_matrix(conns: Any, allow_writes: bool = False) -> AccessMatrix:
     apps = find_s3_apps(conns)
     own = [a.bucket for a in apps if a.bucket in names]
     ordered = tuple(sorted(tuple(dict.fromkeys([*sorted(own), *names]))[:MAX_MATRIX_BUCKETS]))
+    gate = _approved_gate(conns, allow_writes, ordered, apps)
     with ThreadPoolExecutor(max_workers=6) as pool:
-        rows = list(pool.map(lambda a: _row(conns, a, ordered, allow_writes, s3.endpoint_url, s3.access_key), apps))
-    return AccessMatrix(ordered, tuple(rows), allow_writes, max(0, len(names) - len(ordered)))
+        rows = list(pool.map(lambda a: _row(conns, a, ordered, gate, s3.endpoint_url, s3.access_key), apps))
+    return AccessMatrix(ordered, tuple(rows), gate is not None, max(0, len(names) - len(ordered)))
+
+
+def _approved_gate(conns: Any, allow_writes: bool | WriteGate, buckets: tuple[str, ...], apps: list[Any]) -> Any:
+    """The WriteGate when writes are allowed and the user approved the probes (one question for all), else None."""
+    gate = gate_for(conns, allow_writes)
+    if not gate.allowed or not apps or not buckets:
+        return None
+    batch = WriteIntent("s3", "PutObject+DeleteObject", f"a probe object .clusterdeck-probe/<random id> in each of "
+                        f"{len(buckets)} buckets, with the keys of each of {len(apps)} applications", (
+                            *(f"s3://{b}/.clusterdeck-probe/<random id>" for b in buckets),
+                            "keys of: " + ", ".join(sorted(a.app for a in apps)),
+                            "each probe object is deleted right after it is written"))
+    try:
+        gate.approve(batch)
+    except (WriteDeclined, WriteRefused):
+        return None
+    return gate

@@ -3,8 +3,10 @@ middleware, served by werkzeug in threads. Adds RustFS's public `/health` endpoi
 
 from __future__ import annotations
 
+import io
 import re
 import threading
+import urllib.parse
 import time
 import uuid
 from pathlib import Path
@@ -25,8 +27,24 @@ def _xml_error(code: str, message: str, resource: str) -> bytes:
     ).encode()
 
 
+def _form_action(environ: dict[str, Any]) -> str:
+    """The `Action` of a form-encoded POST (IAM/STS query API); the body is put back for the app."""
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return ""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ""
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    values = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action") or [""]
+    return re.sub(r"[^A-Za-z0-9]", "", values[0])[:64]
+
+
 class S3Middleware:
-    """Logs `METHOD path?query status access-key` per request to DIR/s3-requests.log."""
+    """Logs `METHOD path?query status access-key` per request to DIR/s3-requests.log; a form-encoded POST
+    (the IAM/STS query API, e.g. ListUsers) also gets ` Action=<name>` so that reads and writes can be told
+    apart in the log."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], lab_dir: Path) -> None:
         self.app = app
@@ -40,6 +58,7 @@ class S3Middleware:
         m = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", "") or "")
         key = m.group(1) if m else "-"
         status_box: list[str] = ["-"]
+        action = _form_action(environ) if method == "POST" else ""
 
         def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             status_box[0] = status.split(" ", 1)[0]
@@ -65,7 +84,8 @@ class S3Middleware:
             return self.app(environ, _start)
         finally:
             if not path.startswith("/moto-api"):
-                log_line(self.lab_dir / "s3-requests.log", f"{method} {path_qs} {status_box[0]} {key}")
+                log_line(self.lab_dir / "s3-requests.log", f"{method} {path_qs} {status_box[0]} {key}"
+                         + (f" Action={action}" if action else ""))
 
     @staticmethod
     def _plain(start: Callable[..., Any], status: str, body: bytes, ctype: str) -> list[bytes]:

@@ -255,7 +255,10 @@ class RustfsScreen(PaneScreen):
         from checks.rustfs_matrix import AccessMatrix, build_matrix
 
         try:
-            matrix = build_matrix(self.app.conns, allow_writes)  # type: ignore[attr-defined]
+            from tui.writes import app_gate  # the write probes are confirmed in a dialog and audited
+
+            gate = app_gate(self.app) if allow_writes else False
+            matrix = build_matrix(self.app.conns, gate)  # type: ignore[attr-defined]
         except SourceError as exc:
             matrix = AccessMatrix(error=f"{exc.title}: {exc.message}")
         self.app.call_from_thread(self._matrix_done, matrix)

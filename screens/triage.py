@@ -128,13 +128,14 @@ class TriageScreen(PaneScreen):
     def _run_worker(self, flows: list[str | None], error: str | None, app: str | None, ident: str | None) -> list[Any]:
         from checks.errors import SourceError
         from checks.flows.runner import run_flow
+        from tui.writes import app_gate
 
         results: list[Any] = []
         for flow in flows:
             subject = _identity_kwargs(flow, ident)
             try:
                 result = run_flow(self.app.conns, flow, error=error, app=app,  # type: ignore[attr-defined]
-                                  allow_writes=self.app.allow_writes,  # type: ignore[attr-defined]
+                                  allow_writes=app_gate(self.app),  # confirms each write in a dialog, audits it
                                   on_step=lambda s: self.app.call_from_thread(self._add_step, s), **subject)
             except SourceError as exc:
                 results.append(exc)

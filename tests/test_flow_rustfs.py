@@ -156,7 +156,8 @@ def test_clean_lab_has_no_root_cause(clean_lab: dict[str, Any], app: str) -> Non
 def test_write_probe_cleans_up(scratch_lab: dict[str, Any]) -> None:
     from checks.sources.s3 import S3Source
 
-    code, result = run_cli_json(scratch_lab, "--allow-writes", "triage", "rustfs", "--app", "ai-system/litellm")
+    code, result = run_cli_json(scratch_lab, "--allow-writes", "--yes", "triage", "rustfs", "--app",
+                                "ai-system/litellm")
     assert_no_secret(json.dumps(result), secrets(scratch_lab))
     r6w = steps(result)["R6w"]
     assert r6w["status"] == "pass" and any(e.startswith("DeleteObject: OK") for e in r6w["evidence"])

@@ -61,12 +61,14 @@ def _store(ctx: click.Context, config_path: str | None, context: str | None, nam
 @click.group(invoke_without_command=True)
 @common_options
 @click.option("--allow-writes", is_flag=True, help="Enable write actions (each one is confirmed and audited).")
+@click.option("--yes", is_flag=True, help="With --allow-writes: confirm every write in advance (CI; still audited).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, context: str | None, namespace: str | None,
-        allow_writes: bool) -> None:
+        allow_writes: bool, yes: bool) -> None:
     """clusterdeck: find why an app cannot reach Dragonfly, CloudNativePG or RustFS, and the fix."""
     _store(ctx, config_path, context, namespace)
     ctx.obj["allow_writes"] = allow_writes
+    ctx.obj["yes"] = yes
     if ctx.invoked_subcommand is None:
         _run_tui(ctx)
 
@@ -80,9 +82,20 @@ def _run_tui(ctx: click.Context) -> None:
     except ConfigError as exc:
         _fail(f"config: {exc}")
     config = config.with_overrides(context=ctx.obj["context"], namespace=ctx.obj["namespace"])
+    context_name = None
+    if ctx.obj.get("allow_writes"):  # refuse before the TUI starts when the real context is locked
+        from checks.connect import Connections
+        from checks.writes import WriteRefused, kube_context_of
+        from tui.cli_writes import check_unlocked
+
+        context_name = kube_context_of(Connections(config, context=ctx.obj["context"] or None)) or None
+        try:
+            check_unlocked(config, context_name or "")
+        except WriteRefused as exc:
+            _fail(str(exc))
     from tui.app import make_app
 
-    make_app(config, allow_writes=ctx.obj.get("allow_writes", False)).run()
+    make_app(config, allow_writes=ctx.obj.get("allow_writes", False), context_name=context_name).run()
 
 
 @cli.command()
@@ -178,8 +191,15 @@ def _emit_flow(ctx: click.Context, output: str, flow: str | None, **kwargs: Any)
     from checks import report
     from checks.flows.runner import run_flow
 
+    from checks.writes import WriteRefused
+    from tui.cli_writes import cli_gate
+
     conns = _connections(ctx)
-    result = _run_guarded(lambda: run_flow(conns, flow, allow_writes=ctx.obj.get("allow_writes", False), **kwargs))
+    try:
+        gate = cli_gate(conns, ctx.obj.get("allow_writes", False), ctx.obj.get("yes", False))
+    except WriteRefused as exc:
+        _fail(str(exc))
+    result = _run_guarded(lambda: run_flow(conns, flow, allow_writes=gate, **kwargs))
     click.echo(report.flow_json(result) if output == "json" else report.flow_text(result))
     sys.exit(1 if result.failed else 0)
 
@@ -190,12 +210,14 @@ def _emit_flow(ctx: click.Context, output: str, flow: str | None, **kwargs: Any)
 @click.option("--app", default=None, metavar="NS/WORKLOAD")
 @click.option("--output", "-o", type=OUTPUTS, default="text")
 @click.option("--allow-writes", is_flag=True, help="Run the write probes (canary pod, probe object).")
+@click.option("--yes", is_flag=True, help="With --allow-writes: confirm every write in advance (CI; still audited).")
 @click.pass_context
 def triage(ctx: click.Context, config_path: str | None, context: str | None, namespace: str | None,
-           error_text: str | None, app: str | None, output: str, allow_writes: bool) -> None:
+           error_text: str | None, app: str | None, output: str, allow_writes: bool, yes: bool) -> None:
     """Guided root-cause flows; `triage --error TEXT` picks the flow from the text."""
     _store(ctx, config_path, context, namespace)
     ctx.obj["allow_writes"] = ctx.obj.get("allow_writes") or allow_writes
+    ctx.obj["yes"] = ctx.obj.get("yes") or yes
     ctx.obj["triage_output"] = output
     if ctx.invoked_subcommand is None:
         if not error_text:
@@ -205,14 +227,19 @@ def triage(ctx: click.Context, config_path: str | None, context: str | None, nam
 
 
 def _flow_command(name: str, options: list[Any], doc: str) -> None:
-    def command(ctx: click.Context, output: str | None, **kwargs: Any) -> None:
+    def command(ctx: click.Context, output: str | None, allow_writes: bool, yes: bool, **kwargs: Any) -> None:
         out = output or ctx.obj.get("triage_output", "text")
+        ctx.obj["allow_writes"] = ctx.obj.get("allow_writes") or allow_writes
+        ctx.obj["yes"] = ctx.obj.get("yes") or yes
         _emit_flow(ctx, out, name, **kwargs)
 
     command.__doc__ = doc
     for opt in reversed(options):
         command = opt(command)
     command = click.option("--output", "-o", type=OUTPUTS, default=None)(command)
+    command = click.option("--allow-writes", is_flag=True,
+                           help="Run the write probes (each confirmed, audited).")(command)
+    command = click.option("--yes", is_flag=True, help="With --allow-writes: confirm the writes in advance.")(command)
     command = click.option("--error", "error", default=None, help="The error text the app logged.")(command)
     command = click.option("--app", default=None, metavar="NS/WORKLOAD", help="The consuming workload.")(command)
     triage.command(name)(click.pass_context(command))

@@ -20,6 +20,7 @@ from checks.flows.classify import classify_error
 from checks.flows.dragonfly_gather import admin_source, find_dragonfly, pod_ip_map, read_acl_source
 from checks.model import FlowResult, Step, StepRecorder
 from checks.parsers.redis_errors import RedisErrorInfo, classify_redis_error
+from checks.writes import WriteGate, gate_for
 
 _SECRET_IN_SOURCE = re.compile(r"secret ([a-z0-9][-a-z0-9.]*)/([a-z0-9][-a-z0-9.]*) key")
 
@@ -55,6 +56,8 @@ class FlowState:
     app: str | None
     error: str | None
     allow_writes: bool
+    gate: Any = None
+    """checks.writes.WriteGate for D10's canary pod (refuses when writes are not allowed)."""
     error_info: RedisErrorInfo = field(default_factory=lambda: RedisErrorInfo(None))
     start_step: str = ""
     admin: Outcome | None = None
@@ -156,8 +159,9 @@ def _split_app(app: str, default_ns: str) -> tuple[str, str]:
     return ns, rest
 
 
-def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = None, allow_writes: bool = False,
-                  on_step: Callable[[Step], None] | None = None, user: str | None = None,
+def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = None,
+                  allow_writes: bool | WriteGate = False, on_step: Callable[[Step], None] | None = None,
+                  user: str | None = None,
                   **_: Any) -> FlowResult:
     """Run D1–D11 for an app (`NS/WORKLOAD`) and/or an ACL user; stops after D1 or D2 fails."""
     from checks.flows import dragonfly_steps as s1
@@ -165,7 +169,8 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
     from checks.flows import dragonfly_steps_perm as s2
 
     cfg = conns.config.dragonfly
-    st = FlowState(conns, cfg, user or None, app or None, error or None, allow_writes)
+    gate = gate_for(conns, allow_writes) if app else WriteGate.disabled()  # only D10 (needs --app) writes
+    st = FlowState(conns, cfg, user or None, app or None, error or None, gate.allowed, gate)
     if error:
         st.error_info = classify_redis_error(error)
         cls = classify_error(error)

@@ -126,25 +126,45 @@ def d10_network(st: Any) -> Step:
     client_labels = wl.template.labels if wl is not None else {}
     ns = cr.namespace if cr is not None else st.cfg.namespace
     verdict = analyse_ingress(policies, server_labels, st.app_ns, client_labels, REDIS_PORT, ("redis",))
-    canary = ("canary pod probe from namespace " + st.app_ns + ": skipped, "
-              + ("clusterdeck's Kubernetes access has no pod create/exec, so the probe is not implemented"
-                 if st.allow_writes else "read-only mode (it creates a pod; rerun with --allow-writes)"))
+    probe = _canary(st, cr, ns)
+    canary = probe.evidence
     ev = [*notes, *verdict.notes]
     if verdict.mode == "open":
-        return Step("D10", T10, "pass", None, (f"no NetworkPolicy or CiliumNetworkPolicy in {ns} selects the "
-                                               f"Dragonfly pods: ingress is open", *ev, canary))
+        return _probed(Step("D10", T10, "pass", None, (f"no NetworkPolicy or CiliumNetworkPolicy in {ns} selects "
+                                                       f"the Dragonfly pods: ingress is open", *ev, *canary)), probe)
     ev.insert(0, f"policies selecting the Dragonfly pods ({verdict.mode} mode): {', '.join(verdict.policies)}")
     if verdict.allowed:
         ev.insert(0, f"{verdict.allowed_by} admits namespace {st.app_ns} to port {REDIS_PORT}")
-        return Step("D10", T10, "pass", None, (*ev, canary))
+        return _probed(Step("D10", T10, "pass", None, (*ev, *canary)), probe)
     ev.insert(0, f"namespace {st.app_ns} may not reach port {REDIS_PORT} of the Dragonfly pods: "
               + (f"denied by {verdict.denied_by}" if verdict.denied_by else "no ingress rule admits it"))
     if verdict.mode == "audit":
         ev.append("not enforced (enableDefaultDeny.ingress: false): allowed today, dropped once enforced")
-    ev.append(canary)
+    ev += canary
     target = next((p for p in verdict.policies if p.startswith(verdict.enforcing_kind)), verdict.policies[0])
     fix = f"Add to spec.ingress of {target}:\n{ingress_rule_yaml(verdict.enforcing_kind, st.app_ns, REDIS_PORT)}"
     return Step("D10", T10, "warn" if verdict.mode == "audit" else "fail", "DF_NETWORK_POLICY_DENIED", tuple(ev), fix)
+
+
+def _canary(st: Any, cr: Any, ns: str) -> Any:
+    """The canary pod probe (only with writes allowed; the gate says why not otherwise)."""
+    from checks.flows.dragonfly_canary import run_canary
+    from checks.writes import WriteGate
+
+    host, port = f"{cr.name if cr is not None else 'dragonfly'}.{ns}.svc", REDIS_PORT
+    admin = st.admin.value if st.admin is not None and st.admin.error is None else None
+    service = getattr(admin[1], "service", "") if admin else ""
+    if service and ":" in service:
+        host, _, text = service.rpartition(":")
+        port = int(text) if text.isdigit() else REDIS_PORT
+    return run_canary(st.conns.kube, st.gate or WriteGate.disabled(), st.app_ns, host, port)
+
+
+def _probed(step: Step, probe: Any) -> Step:
+    """A passing D10 whose canary could not connect becomes a warning (the policies admit it, the network not)."""
+    if probe.reached is False:
+        return Step(step.id, step.title, "warn", None, step.evidence, step.fix)
+    return step
 
 
 def _mib(n: int | None) -> str:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.errors import SourceError
 from checks.flows.classify import classify_error
 from checks.model import FlowResult, Step
 
+if TYPE_CHECKING:
+    from checks.writes import WriteGate
+
 FLOWS = ("dragonfly", "cnpg", "rustfs")
 
 
 def run_flow(conns: Any, flow: str | None = None, *, error: str | None = None, app: str | None = None,
-             allow_writes: bool = False, on_step: Callable[[Step], None] | None = None,
+             allow_writes: bool | WriteGate = False, on_step: Callable[[Step], None] | None = None,
              **subject: str | None) -> FlowResult:
     """Run `flow` (or the one `error` points to) for an app and/or an identity.
 
+    `allow_writes`: the caller's WriteGate (confirms and audits every write), or a bool (True = writes
+    confirmed in advance, as `--yes`; see checks.writes.gate_for).
     Raises SourceError when the flow cannot be chosen or cannot run at all.
     """
     if flow is None:

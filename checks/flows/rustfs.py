@@ -69,7 +69,7 @@ def _resolve_subject(ctx: FlowCtx, app: str | None, access_key: str | None) -> N
             ctx.access_key = access_key
 
 
-def run_rustfs(conns: Any, *, app: str | None = None, error: str | None = None, allow_writes: bool = False,
+def run_rustfs(conns: Any, *, app: str | None = None, error: str | None = None, allow_writes: Any = False,
                on_step: Callable[[Step], None] | None = None, access_key: str | None = None,
                bucket: str | None = None) -> FlowResult:
     """Run R1–R8 and return the result; `on_step` is called as each step finishes."""

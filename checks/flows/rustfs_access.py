@@ -9,6 +9,7 @@ from checks.flows import rustfs_fixes as fixes
 from checks.flows.rustfs_steps import FlowCtx
 from checks.model import Step
 from checks.parsers.s3_policy import lint_policy
+from checks.writes import WriteDeclined, WriteGate, WriteIntent, WriteRefused, gate_for
 
 ARN = "arn:aws:s3:::"
 MAX_OTHER_BUCKETS = 50
@@ -92,21 +93,29 @@ def step_object_read(ctx: FlowCtx) -> Step:
     return Step("R6", title, "error", None, tuple(evidence))
 
 
-def step_object_write(ctx: FlowCtx, allow_writes: bool) -> Step:
-    """R6w (write): Put/Get/Delete of a probe object, always deleted again."""
+def step_object_write(ctx: FlowCtx, allow_writes: bool | WriteGate) -> Step:
+    """R6w (write): Put/Get/Delete of a probe object, always deleted again; every write confirmed and audited
+    through the WriteGate."""
     title = "object write probe (Put/Get/Delete)"
     if reason := _skip_reason(ctx):
         return Step("R6w", title, "skip", None, (reason,))
-    if not allow_writes:
-        return Step("R6w", title, "skip", None, ("read-only mode: run with --allow-writes to Put, Get and Delete "
-                                                 "a probe object (it is always deleted)",))
+    gate = gate_for(ctx.conns, allow_writes)
+    if not gate.allowed:
+        return Step("R6w", title, "skip", None, (f"{gate.reason} (the probe object is always deleted)",))
     assert ctx.client is not None
     key = probe_key()
+    target = f"s3://{ctx.bucket}/{key}"
     evidence: list[str] = []
     denied: list[str] = []
     created = False
     try:
-        put = ctx.client.put_object(ctx.bucket, key)
+        try:
+            put = gate.run(WriteIntent("s3", "PutObject", target, (
+                f"18-byte probe object, written with the app's access key {ctx.access_key}",
+                f"then GetObject and DeleteObject {target}: the object is always deleted")),
+                lambda: ctx.client.put_object(ctx.bucket, key))  # type: ignore[union-attr]
+        except (WriteDeclined, WriteRefused) as exc:
+            return Step("R6w", title, "skip", None, (str(exc),))
         created = put.ok
         evidence.append(f"PutObject {ctx.bucket}/{key}: {put.code or 'OK'}")
         if put.ok:
@@ -117,12 +126,16 @@ def step_object_write(ctx: FlowCtx, allow_writes: bool) -> Step:
             denied += ["s3:PutObject"] if put.code == "AccessDenied" else []
     finally:
         if created:
-            gone = ctx.client.delete_object(ctx.bucket, key)
+            delete = WriteIntent("s3", "DeleteObject", target, ("removes the probe object",))
+            gone = gate.run(delete, lambda: ctx.client.delete_object(ctx.bucket, key),  # type: ignore[union-attr]
+                            approved=True)
             evidence.append(f"DeleteObject: {gone.code or 'OK'}")
             if not gone.ok:
                 denied.append("s3:DeleteObject")
                 admin = ctx.admin().s3
-                cleaned = admin.delete_object(ctx.bucket, key) if admin is not None else None
+                cleaned = (gate.run(WriteIntent("s3", "DeleteObject", target, ("with the RustFS admin keys",)),
+                                    lambda: admin.delete_object(ctx.bucket, key), approved=True)
+                           if admin is not None else None)
                 evidence.append("probe object removed with the admin keys" if cleaned is not None and cleaned.ok
                                 else f"probe object {ctx.bucket}/{key} is left behind: delete it in the Console")
     if denied:

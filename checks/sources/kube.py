@@ -207,6 +207,30 @@ class KubeSource:
     def get_pod(self, namespace: str | None, name: str) -> KubePod | None:
         return self._get("pods", "", namespace, name, self._core.read_namespaced_pod, kp.pod_from)
 
+    # -- writes: only through checks.writes.WriteGate (the D10 canary pod) ---------------------------
+
+    def create_pod(self, namespace: str, manifest: dict[str, Any]) -> KubePod:
+        """Create a pod from `manifest` (a WRITE: call it through a WriteGate); the created pod."""
+        name = str((manifest.get("metadata") or {}).get("name") or "")
+        doc = self._fetch(ApiCall("create", "pods", "", namespace, name), self._core.create_namespaced_pod,
+                          namespace, manifest)
+        return kp.pod_from(doc or manifest)
+
+    def read_pod(self, namespace: str, name: str) -> KubePod | None:
+        """The pod's current state (None when it does not exist)."""
+        return self.get_pod(namespace, name)
+
+    def delete_pod(self, namespace: str, name: str, grace_seconds: int = 0) -> bool:
+        """Delete a pod (a WRITE: through a WriteGate); False when it was already gone."""
+        try:
+            self._fetch(ApiCall("delete", "pods", "", namespace, name), self._core.delete_namespaced_pod,
+                        name, namespace, grace_period_seconds=grace_seconds)
+        except SourceError as exc:
+            if exc.kind == "notfound":
+                return False
+            raise
+        return True
+
     def list_services(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeService]:
         return self._list("services", "", namespace, self._core.list_namespaced_service,
                           self._core.list_service_for_all_namespaces, kr.service_from, label_selector)

@@ -24,6 +24,8 @@ from tui.safe import safe
 def _width(text: Text) -> int:
     """What DataTable's measure() gives for a Text cell: its widest line, in terminal cells."""
     plain = text.plain
+    if plain.isascii() and plain.isprintable():  # one cell per character
+        return len(plain)
     if "\n" not in plain:
         return cell_len(plain)
     return max(cell_len(line) for line in plain.split("\n"))
@@ -113,16 +115,17 @@ class FilterableTable(DataTable):
     def _add_rows(self, rows: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """`add_row` for many rows at once (height 1, no label), with one cursor check at the end."""
         column_keys = [c.key for c in self.ordered_columns]
+        width = len(column_keys)
         locations, data, table_rows, new_rows = self._row_locations, self._data, self.rows, self._new_rows
         first = index = self.row_count
         for key, cells in rows:
-            if len(cells) > len(column_keys):
+            if len(cells) > width:
                 raise ValueError("More values provided than there are columns.")
             row_key = RowKey(key)
             if row_key in locations:
                 raise DuplicateKey(f"The row key {row_key!r} already exists.")
             locations[row_key] = index
-            data[row_key] = {ck: cell for ck, cell in zip_longest(column_keys, cells)}
+            data[row_key] = dict(zip(column_keys, cells) if len(cells) == width else zip_longest(column_keys, cells))
             table_rows[row_key] = Row(row_key, 1, None, False)
             new_rows.add(row_key)
             index += 1
