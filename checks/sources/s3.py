@@ -76,26 +76,6 @@ def boto_client(service: str, **kwargs: Any) -> Any:
         return _SESSION.client(service, **kwargs)
 
 
-_SESSION: Any = None
-_SESSION_LOCK = threading.Lock()
-
-
-def boto_client(service: str, **kwargs: Any) -> Any:
-    """A botocore client from ONE process-wide boto3 Session.
-
-    A new Session per client re-reads and parses botocore's JSON service models (80-400 ms of CPU holding
-    the GIL, which stalls the TUI's event loop); from a shared Session a client costs ~5 ms. Sessions are
-    not thread-safe, clients are: creation is serialised, the clients are used freely.
-    """
-    global _SESSION
-    import boto3  # lazy: heavy client
-
-    with _SESSION_LOCK:
-        if _SESSION is None:
-            _SESSION = boto3.session.Session()
-        return _SESSION.client(service, **kwargs)
-
-
 @dataclass(frozen=True)
 class S3Probe:
     """Outcome of one S3 request."""
