@@ -99,8 +99,10 @@ def _probe_cell(client: Any, bucket: str, gate: Any) -> tuple[AccessCell, str]:
     listed = client.list_objects(bucket, 1)
     if listed.code in AUTH_CODES:
         return AccessCell(bucket), listed.code
+    from checks.flows.rustfs_access import ABSENT_KEY
+
+    head = client.head_object(bucket, ABSENT_KEY)
     key = f".clusterdeck-probe/{uuid.uuid4().hex}"
-    head = client.head_object(bucket, key)
     can_read = True if head.http_status == 404 else (False if head.http_status == 403 else None)
     can_write = None
     if gate is not None:  # writes approved once for the whole matrix; each one is audited
@@ -123,7 +125,6 @@ def _probe_cell(client: Any, bucket: str, gate: Any) -> tuple[AccessCell, str]:
 def _row(conns: Any, app: Any, buckets: tuple[str, ...], writes: Any, fallback_url: str,
          admin_key: str) -> AccessRow:
     from checks.rustfs_apps import reachable_url
-    from checks.sources.s3 import S3Source
 
     ref = app.secret_ref
     secret = f"{ref.namespace}/{ref.name} key {ref.key}" if ref else ""
@@ -133,7 +134,7 @@ def _row(conns: Any, app: Any, buckets: tuple[str, ...], writes: Any, fallback_u
         return AccessRow(**base, auth="no secret key found")
     try:
         url = reachable_url(conns, app.creds.endpoint) if app.creds.endpoint else fallback_url
-        client = S3Source(url, app.access_key, app.creds.secret_key, app.creds.region or conns.config.rustfs.region,
+        client = conns.s3(url, app.access_key, app.creds.secret_key, app.creds.region or conns.config.rustfs.region,
                           float(conns.config.timeout))
         cells = []
         for bucket in buckets:

@@ -16,6 +16,11 @@ MAX_OTHER_BUCKETS = 50
 """R7 probes at most this many other buckets (the evidence says how many were skipped)."""
 
 
+ABSENT_KEY = ".clusterdeck-probe/absent"
+"""The key R6 and the matrix HEAD to test reads (never created: write probes use `probe_key()`); fixed, so a
+replayed bundle asks exactly what the capture asked."""
+
+
 def probe_key() -> str:
     """A key no application uses: `.clusterdeck-probe/<uuid>`."""
     return f".clusterdeck-probe/{uuid.uuid4().hex}"
@@ -80,7 +85,7 @@ def step_object_read(ctx: FlowCtx) -> Step:
     if reason := _skip_reason(ctx):
         return Step("R6", title, "skip", None, (reason,))
     assert ctx.client is not None
-    key = probe_key()
+    key = ABSENT_KEY
     probe = ctx.client.head_object(ctx.bucket, key)
     evidence = [f"HeadObject {ctx.bucket}/{key} (absent key): {probe.code or 'OK'} (HTTP {probe.http_status})"]
     if probe.http_status == 404 or probe.ok:
