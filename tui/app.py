@@ -78,7 +78,7 @@ class ClusterDeck(App):
         self._conns = connections
         self.context_name = context_name or config.context or ""
         self.locked_read_only = config.context_read_only(self.context_name) if self.context_name else False
-        self.allow_writes = allow_writes and not self.locked_read_only
+        self.allow_writes = allow_writes and not self.locked_read_only and not getattr(connections, "replaying", False)
         self.history: list[str] = []
         self.first_paint = threading.Event()
         """Set once a pane has been painted: pane workers wait for it before loading the client libraries."""
@@ -109,6 +109,9 @@ class ClusterDeck(App):
             self.paint_header(self.screen)
 
     def badge(self) -> tuple[str, str]:
+        replay = getattr(self._conns, "replay_badge", "")  # checks.replay: `REPLAY <bundle> captured <time>`
+        if replay:
+            return replay, "bold black on cyan"
         if self.locked_read_only:
             return "LOCKED READ-ONLY (config)", "bold white on dark_red"
         if self.allow_writes:
