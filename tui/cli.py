@@ -1,6 +1,7 @@
 """`clusterdeck` command line: the TUI, the lab, and the headless check/triage commands.
 
-Exit codes: 0 nothing failed, 1 a failing finding, 2 could not run.
+Exit codes: 0 nothing failed, 1 a failing finding, 2 could not run (a system it needs failed: the message
+goes to stderr, and for check/triage the report still goes to stdout).
 Heavy imports (textual, clients) happen inside the subcommands that need them.
 """
 
@@ -31,6 +32,37 @@ def _connections(ctx: click.Context) -> Any:
         _fail(f"config: {exc}")
     config = config.with_overrides(context=opts["context"], namespace=opts["namespace"])
     return Connections(config, context=opts["context"] or None)
+
+
+UNREACHABLE_CODES = frozenset({"DF_UNREACHABLE", "CNPG_UNREACHABLE", "S3_ENDPOINT_UNREACHABLE", "K8S_UNREACHABLE"})
+"""Root causes that mean "could not get at the service at all": the flow could not examine its subject."""
+
+
+def _blocked(status: str, code: str | None) -> bool:
+    """A step/finding that says the check could not run (errored, or never reached the service)."""
+    return status == "error" or (status == "fail" and code in UNREACHABLE_CODES)
+
+
+def _flow_blocker(result: Any) -> str | None:
+    """Why a flow could not run to a verdict (its first failing step errored or could not reach the
+    service), or None when it ran, whatever it found."""
+    for step in result.steps:
+        if step.status in ("fail", "error"):
+            if not _blocked(step.status, step.code):
+                return None
+            why = step.evidence[0] if step.evidence else (step.code or step.status)
+            return f"{result.flow} flow stopped at {step.id} ({step.title}): {why}"
+    return None
+
+
+def _check_blockers(findings: list[Any]) -> list[str]:
+    """One line per distinct reason some check could not run."""
+    lines: dict[str, str] = {}
+    for f in findings:
+        if _blocked(f.status, f.code):
+            why = f.evidence[0] if f.evidence else f.title
+            lines.setdefault(why, f"{f.system} {f.subject} {f.id}: {why}")
+    return list(lines.values())
 
 
 def _run_guarded(fn: Any) -> Any:
@@ -184,7 +216,10 @@ def check(ctx: click.Context, config_path: str | None, context: str | None, name
     findings = _run_guarded(lambda: run_checks(conns, services=service or None))
     render = {"text": report.findings_text, "json": report.findings_json, "junit": report.findings_junit}[output]
     click.echo(render(findings))
-    sys.exit(1 if any(f.status in ("fail", "error") for f in findings) else 0)
+    blockers = _check_blockers(findings)
+    for line in blockers:
+        click.echo(f"clusterdeck: could not run: {line}", err=True)
+    sys.exit(2 if blockers else 1 if any(f.status in ("fail", "error") for f in findings) else 0)
 
 
 def _emit_flow(ctx: click.Context, output: str, flow: str | None, **kwargs: Any) -> None:
@@ -201,6 +236,9 @@ def _emit_flow(ctx: click.Context, output: str, flow: str | None, **kwargs: Any)
         _fail(str(exc))
     result = _run_guarded(lambda: run_flow(conns, flow, allow_writes=gate, **kwargs))
     click.echo(report.flow_json(result) if output == "json" else report.flow_text(result))
+    blocker = _flow_blocker(result)
+    if blocker:
+        _fail(blocker)
     sys.exit(1 if result.failed else 0)
 
 

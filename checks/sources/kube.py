@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from checks.errors import SourceError
+from checks.sources import breaker, kube_rbac
 from checks.sources import kube_parse as kp
 from checks.sources import kube_parse_resources as kr
 from checks.sources.kube_errors import SYSTEM, ApiCall, is_missing_object, map_error
@@ -114,7 +116,18 @@ class KubeSource:
         return namespace or self.default_namespace
 
     def _fetch(self, call: ApiCall, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        """Run one API call; JSON body as a dict. A get of a missing object gives None."""
+        """Run one API call; JSON body as a dict. A get of a missing object gives None.
+
+        After a timeout, calls fail fast for `timeout` seconds (checks.sources.breaker): a hung API server
+        costs a screen one timeout, not one per call."""
+        kube_rbac.require(call)
+        endpoint = f"kubernetes {self.server}"
+        recent = breaker.recent_timeout(endpoint)
+        if recent is not None:
+            raise SourceError(SYSTEM, "Timeout", f"Kubernetes API at {self.server} did not answer within "
+                              f"{self.timeout:g}s {recent[1]:.1f}s ago, so clusterdeck did not try to "
+                              f"{call.describe()}; check the cluster, VPN or the [timeout] setting", kind="timeout")
+        started = time.monotonic()
         try:
             resp = fn(*args, _preload_content=False, _request_timeout=(self.timeout, self.timeout), **kw)
             try:
@@ -123,10 +136,14 @@ class KubeSource:
                 resp.release_conn()
         except Exception as exc:  # noqa: BLE001 - every failure becomes one SourceError
             if call.verb == "get" and is_missing_object(exc):
+                breaker.answered(endpoint, started)
                 return None
             if call.verb == "list" and not call.custom and getattr(exc, "status", None) == 404:
+                breaker.answered(endpoint, started)
                 return {"items": []}  # a built-in resource with nothing in it (some emulators answer 404)
-            raise map_error(exc, call, server=self.server, timeout=self.timeout, context=self.context_name) from None
+            error = map_error(exc, call, server=self.server, timeout=self.timeout, context=self.context_name)
+            raise breaker.failed(endpoint, error, self.timeout, started) from None
+        breaker.answered(endpoint, started)
         try:
             doc = json.loads(body)
         except ValueError:
