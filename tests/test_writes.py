@@ -347,3 +347,21 @@ def test_audit_log_default_location(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert default_audit_path(Config()) == tmp_path / "clusterdeck" / "audit.log"
     assert default_audit_path(Config(audit_log="~/x.log")) == Path(os.path.expanduser("~/x.log"))
+
+
+async def test_confirm_dialog_enter_cancels() -> None:
+    from textual.app import App
+
+    from tui.dialogs import ConfirmWrite
+
+    answers: list[bool] = []
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(ConfirmWrite("Write to s3", INTENT.lines()), answers.append)
+
+    async with Host().run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+    assert answers == [False]

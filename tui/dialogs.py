@@ -36,6 +36,8 @@ class ConfirmWrite(ModalScreen[bool]):
     """Names exactly what will change (secrets masked) and asks for a yes."""
 
     BINDINGS = [Binding("escape,n", "cancel", "Cancel"), Binding("y", "confirm", "Confirm")]
+    AUTO_FOCUS = "#no"
+    """Enter alone never writes: it presses Cancel; writing takes `y` or a click on Yes."""
 
     def __init__(self, title: str, changes: list[str]) -> None:
         super().__init__()
