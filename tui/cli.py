@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from tui.cli_capture import capture, replay_connections
+
 OUTPUTS = click.Choice(["text", "json"])
 
 
@@ -26,6 +28,8 @@ def _connections(ctx: click.Context) -> Any:
     from checks.errors import ConfigError
 
     opts = ctx.obj
+    if opts.get("bundle"):  # --from BUNDLE: answers from the bundle, no network (tui/cli_capture.py)
+        return replay_connections(opts["bundle"], opts.get("allow_writes", False))
     try:
         config = load_config(opts["config"])
     except ConfigError as exc:
@@ -76,7 +80,19 @@ def _run_guarded(fn: Any) -> Any:
         _fail(f"config: {exc}")
 
 
+def _store_bundle(ctx: click.Context, _param: Any, value: str | None) -> None:
+    ctx.ensure_object(dict)
+    if value:
+        ctx.obj["bundle"] = value
+
+
+FROM_OPTION = click.option("--from", "bundle", default=None, metavar="BUNDLE", expose_value=False,
+                           callback=_store_bundle, help="Replay a bundle from `clusterdeck capture` (no network, "
+                           "no writes; docs/bundle-format.md).")
+
+
 def common_options(fn: Any) -> Any:
+    fn = FROM_OPTION(fn)
     fn = click.option("--config", "config_path", default=None, help="Config file (else $CLUSTERDECK_CONFIG, the running lab's, ~/.config/clusterdeck/config.toml).")(fn)
     fn = click.option("--context", default=None, help="Kube context to use.")(fn)
     fn = click.option("--namespace", "-n", default=None, help="Default namespace.")(fn)
@@ -109,6 +125,12 @@ def _run_tui(ctx: click.Context) -> None:
     from checks.config import load_config
     from checks.errors import ConfigError
 
+    if ctx.obj.get("bundle"):
+        from tui.app import make_app
+
+        conns = replay_connections(ctx.obj["bundle"], ctx.obj.get("allow_writes", False))
+        make_app(conns.config, connections=conns, context_name=conns.bundle.context or None).run()
+        return
     try:
         config = load_config(ctx.obj["config"])
     except ConfigError as exc:
@@ -275,6 +297,7 @@ def _flow_command(name: str, options: list[Any], doc: str) -> None:
     for opt in reversed(options):
         command = opt(command)
     command = click.option("--output", "-o", type=OUTPUTS, default=None)(command)
+    command = FROM_OPTION(command)
     command = click.option("--allow-writes", is_flag=True,
                            help="Run the write probes (each confirmed, audited).")(command)
     command = click.option("--yes", is_flag=True, help="With --allow-writes: confirm the writes in advance.")(command)
@@ -291,6 +314,9 @@ _flow_command("cnpg", [click.option("--cluster", default=None, metavar="NS/NAME"
 _flow_command("rustfs", [click.option("--access-key", "access_key", default=None),
                          click.option("--bucket", default=None)],
               "RustFS IAM flow R1-R8 (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, NoSuchBucket).")
+
+
+cli.add_command(capture)
 
 
 def main() -> None:
