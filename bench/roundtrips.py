@@ -80,8 +80,11 @@ class ProxiedLab:
                 for s in ("kube", "redis", "postgres", "s3", "prometheus", "alertmanager")}
 
     def close(self) -> None:
+        import shutil
+
         for p in set(self.proxies.values()):
             p.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _pg_log_lines(state: dict[str, Any]) -> list[str]:
