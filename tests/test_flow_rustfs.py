@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from checks.config import Config
+from checks.connect_factories import SourceFactories
 from checks.connect_models import S3Endpoint
 from checks.errors import SourceError
 from checks.flows.rustfs_access import step_policy_lint
@@ -260,7 +261,7 @@ def test_r3_codes_against_rustfs_like_server(rustfs: str) -> None:
     assert step_valid(_ctx_on(rustfs, "dragonfly-backup", KEYS["dragonfly-backup"][0])).status == "pass"
 
 
-class _StubConns:
+class _StubConns(SourceFactories):
     """Connections pointing at the local RustFS-like server: only what the IAM reader uses."""
 
     def __init__(self, url: str, access_key: str = "rustfsadmin", missing: bool = False) -> None:
