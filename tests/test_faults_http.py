@@ -15,7 +15,7 @@ import pytest
 
 from tests.faultkit import (BOUND, PANE_KEYS, TIMEOUT, FaultCase, api_fault, assert_cli_could_not_run,
                             assert_healthy, cli, fast_config, fast_config_file, fault_scenario, fetching,
-                            pane_shows, pane_text, recover, wait_for)
+                            pane_shows, pane_text, recover, secret_value, wait_for)
 from tui.app import make_app
 from tui.dialogs import HelpScreen
 
@@ -61,6 +61,19 @@ async def test_s3_hangs(scratch_lab: dict[str, Any], fast_cli: str) -> None:
     with api_fault(scratch_lab, s3="hang"):
         triage = cli(scratch_lab, fast_cli, "triage", "rustfs", "--app", "ai-system/litellm")
     assert_cli_could_not_run(triage, f"{url} did not answer within {TIMEOUT:g}s")
+
+
+async def test_wrong_rustfs_admin_secret_key(scratch_lab: dict[str, Any], fast_cli: str) -> None:
+    # the pane and the Overview say the admin keys are wrong; an app's flow still runs on the app's own keys
+    case = FaultCase("rustfs", r"Wrong secret key: GET list-users: HTTP 403 SignatureDoesNotMatch", in_box=False,
+                     others=("dragonfly",), overview=("rustfs",), row=r"SignatureDoesNotMatch")
+    wrong = lambda: secret_value(scratch_lab, "storage", "rustfs-credentials", "RUSTFS_SECRET_KEY",  # noqa: E731
+                                 "not-the-secret-key")
+    await _run(scratch_lab, case, wrong)
+    with wrong():
+        triage = cli(scratch_lab, fast_cli, "triage", "rustfs", "--app", "ai-system/litellm")
+    assert triage.code == 1 and "S3_MISSING_BUCKET_ACTION" in triage.stdout, triage.stderr  # the planted fault
+    assert "Traceback" not in triage.stderr and "not-the-secret-key" not in triage.stdout + triage.stderr
 
 
 async def _kube_fault_everywhere(state: dict[str, Any], pattern: str, hang: bool, **fault: Any) -> dict[str, float]:
