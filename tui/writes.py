@@ -13,13 +13,13 @@ from checks.writes import (WriteGate, WriteIntent, default_audit_path, kube_cont
 def app_gate(app: Any) -> WriteGate:
     """The gate for a write from a worker thread of `app` (refusing when writes are off or the REAL kube
     context, resolved now, is locked by `contexts.<name>.read_only`)."""
+    if impossible := writes_impossible(app.conns):  # a replayed bundle: say so, not "start with --allow-writes"
+        return WriteGate.disabled(impossible)
     if not app.allow_writes:
         if app.locked_read_only:
             return WriteGate.disabled(locked_reason(app.config, app.context_name))
         return WriteGate.disabled("read-only mode: start clusterdeck with --allow-writes to enable writes "
                                   "(each is confirmed and audited)")
-    if impossible := writes_impossible(app.conns):
-        return WriteGate.disabled(impossible)
     context = kube_context_of(app.conns)
     locked = locked_reason(app.config, context)
     if locked:
