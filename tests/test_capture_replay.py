@@ -175,6 +175,10 @@ async def test_tui_replays_every_pane(captured):
                 header = str(screen.query_one("#deck-header").render())
                 assert f"REPLAY {captured['path'].name} captured {captured['doc']['captured_at'][:10]}" in header
             assert app.allow_writes is False
+            from tui.writes import app_gate
+
+            gate = app_gate(app)
+            assert not gate.allowed and gate.reason == "replaying a bundle: writes are impossible"
             shot = app.export_screenshot()
             for secret in captured["state"]["_secrets"]:
                 assert secret not in shot
