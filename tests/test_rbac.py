@@ -16,8 +16,8 @@ from checks.errors import SourceError
 from checks.sources.kube import KubeSource
 from checks.sources.kube_errors import ApiCall
 from checks.sources.kube_rbac import NON_RESOURCE_URLS, PORT_FORWARD, PROBE_WRITES, READS, require
-from tests.faultkit import (BOUND, api_fault, assert_cli_could_not_run, assert_healthy, cli, error_box,
-                            fast_config, fast_config_file, open_pane, recover, wait_for, FaultCase)
+from tests.faultkit import (BOUND, FaultCase, api_fault, assert_cli_could_not_run, assert_healthy, cli,
+                            error_box, fast_config, fast_config_file, open_pane, recover, wait_for)
 from tests.labtools import lab_connections
 from tui.app import make_app
 
@@ -102,6 +102,7 @@ def _permission(method: str, path: str) -> tuple[str, str, str]:
     return verb, group, resource
 
 
+@pytest.mark.lab
 def test_every_kube_source_read_is_declared_and_used(scratch_lab: dict[str, Any]) -> None:
     """Call every reader of KubeSource against the lab and map the requests the API server logged to RBAC
     permissions: they must be exactly READS plus GET /version (nothing undeclared, nothing declared unused)."""
@@ -135,6 +136,7 @@ def test_every_kube_source_read_is_declared_and_used(scratch_lab: dict[str, Any]
                               f"declared, never used: {sorted(declared - used)}")
 
 
+@pytest.mark.lab
 async def test_forbidden_names_verb_and_resource_in_cli_and_pane(scratch_lab: dict[str, Any],
                                                                tmp_path: Path) -> None:
     """Reading Secrets is forbidden (a ServiceAccount without the read role's secrets rule): the CLI and the
