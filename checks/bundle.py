@@ -54,11 +54,16 @@ def allowed_types() -> dict[str, type]:
 
 # ---------------------------------------------------------------- encoding
 
-def encode(value: Any, text: Any = None) -> Any:
-    """A JSON-able form of `value`; `text(str) -> str` rewrites every string and bytes value (redaction).
+def encode(value: Any, text: Any = None, hook: Any = None) -> Any:
+    """A JSON-able form of `value`; `text(str) -> str` rewrites every string and bytes value, and
+    `hook(dataclass) -> dataclass` may replace a dataclass before it is written (both: redaction).
 
     Raises BundleError for a type that has no bundle form."""
     t = text or (lambda s: s)
+    return _encode(value, t, hook)
+
+
+def _encode(value: Any, t: Any, hook: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
@@ -77,24 +82,27 @@ def encode(value: Any, text: Any = None) -> Any:
     if isinstance(value, timedelta):
         return {"$td": value.total_seconds()}
     if isinstance(value, list):
-        return [encode(v, t) for v in value]
+        return [_encode(v, t, hook) for v in value]
     if isinstance(value, tuple):
-        return {"$t": [encode(v, t) for v in value]}
+        return {"$t": [_encode(v, t, hook) for v in value]}
     if isinstance(value, (set, frozenset)):
-        items = [encode(v, t) for v in value]
+        items = [_encode(v, t, hook) for v in value]
         return {"$set": sorted(items, key=lambda x: json.dumps(x, sort_keys=True))}
     if isinstance(value, dict):
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
-            return {t(k): encode(v, t) for k, v in value.items()}
-        return {"$map": [[encode(k, t), encode(v, t)] for k, v in value.items()]}
+            return {t(k): _encode(v, t, hook) for k, v in value.items()}
+        return {"$map": [[_encode(k, t, hook), _encode(v, t, hook)] for k, v in value.items()]}
     if isinstance(value, SourceError):
         return {"$error": {"system": value.system, "title": t(value.title), "message": t(value.message),
                            "kind": value.kind}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if hook is not None:
+            value = hook(value)
         name = f"{type(value).__module__}.{type(value).__qualname__}"
         if name not in allowed_types():
             raise BundleError(f"{name} has no bundle form (not one of the allowed result types)")
-        return {"$dc": name, "fields": {f.name: encode(getattr(value, f.name), t) for f in dataclasses.fields(value)}}
+        return {"$dc": name,
+                "fields": {f.name: _encode(getattr(value, f.name), t, hook) for f in dataclasses.fields(value)}}
     raise BundleError(f"{type(value).__module__}.{type(value).__qualname__} has no bundle form")
 
 

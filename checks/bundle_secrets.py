@@ -24,11 +24,17 @@ STRONG_MIN, WEAK_MIN = 4, 8
 """A secret is replaced inside longer texts too when at least this long (strong: named as a secret; weak: an
 unclassified Secret value); shorter ones only where a whole value equals them."""
 
-SECRET_WORDS = re.compile(r"(?i)pass(word|wd)?|pwd|secret|token|private|credential|api_?key|master_?key|auth|cert_?key")
+SECRET_WORDS = re.compile(r"(?i)(^|[_.-])(pass(word|wd)?|pwd|secret|token|credentials?|requirepass|masterauth)([_.-]|$)|"
+                          r"(api|master|private|secret|signing|encryption|cert|tls)[_.-]?key([_.-]|$)|[_.-]auth$|"
+                          r"[a-z0-9](Password|Secret|Token)")
+"""A name (Secret key, env var, flag) saying its value is a secret."""
 PLAIN_KEY = re.compile(
     r"(?i)^(pg(host|port|user|database|sslmode)|(.*[_.-])?(user|username|user_?name|login|host|hostname|port|database|"
     r"dbname|db|db_?name|bucket|bucket_?name|region|endpoint|endpoint_?url|namespace|sslmode|schema|access_?key_?id|"
     r"access_?key|key_?id|ca\.crt|tls\.crt|ca_?crt|tls_?crt|url_?host|url_?port))$")
+SECRET_FIELD = re.compile(r"(?i:(?:^|[_.-])(?:pass(?:word|wd)?|pwd|secret|token|api_?key|secret_?key|private_?key|"
+                          r"credentials?))$|[a-z0-9](?:Password|Passwd|Secret|Token|ApiKey|SecretKey|PrivateKey|Credentials?)$")
+"""A field of a structured answer (JSON object) holding a secret: the name ends like one."""
 NOT_SECRET_NAME = re.compile(r"(?i)^stakater_|(name|ref|file|path|dir|keyref|version|type|mode|enabled|length|len|"
                              r"policy|hash|sha|checksum|_id)$")
 _URL_PW = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:(?P<pw>[^@\s/]+)@")
@@ -119,9 +125,8 @@ class SecretBook:
         if any(c in text for c in "=:"):
             for m in _KV.finditer(text):
                 key = m["key"]
-                if SECRET_WORDS.search(key) and not NOT_SECRET_NAME.search(key) and not PLAIN_KEY.match(key):
-                    if len(m["val"]) >= 6:
-                        self.learn(m["val"])
+                if (SECRET_FIELD.search(key) or key.lower() in ("requirepass", "masterauth")) and len(m["val"]) >= 6:
+                    self.learn(m["val"])
         if "user " in text and (">" in text or "<" in text):
             for line in text.splitlines():
                 if line.lstrip().lower().startswith("user "):
@@ -195,8 +200,8 @@ class SecretBook:
         elif isinstance(value, dict):
             for k, v in value.items():
                 self.scan(k, seen)
-                if isinstance(k, str) and isinstance(v, (str, bytes)) and SECRET_WORDS.search(k) \
-                        and not NOT_SECRET_NAME.search(k):
+                if isinstance(k, str) and isinstance(v, str) and SECRET_FIELD.search(k) \
+                        and not v.startswith("<hidden "):  # KubeSource shows Secret data as fingerprints
                     self.learn_keyed(k, v)
                 self.scan(v, seen)
         elif isinstance(value, (list, tuple, set, frozenset)):
@@ -212,6 +217,17 @@ class SecretBook:
             return None
         start = text.index(core)
         return text[:start] + token + text[start + len(core):]
+
+    def redact_object(self, value: Any) -> Any:
+        """A Secret with every learned value replaced by its token (whatever its length or key), else `value`."""
+        if type(value).__name__ != "KubeSecret":
+            return value
+        data = {}
+        for k, v in value.data.items():
+            text = v.decode("utf-8", "surrogateescape")
+            token = self.token_for(text) if text.strip() in self._tokens else None
+            data[k] = (token if token is not None else self.rewrite(text)).encode("utf-8", "surrogateescape")
+        return dataclasses.replace(value, data=data)
 
     def _compiled(self, everything: bool) -> re.Pattern[str] | None:
         with self._lock:
@@ -244,9 +260,9 @@ class SecretBook:
         """`text` with every learned secret (and its base64) replaced by its token."""
         if not self._tokens:
             return text
-        whole = self.token_for(text) if text.strip() in self._tokens or text.strip() in self._aliases else None
-        if whole is not None:
-            return whole
+        core = text.strip()
+        if core in self._strong or self._aliases.get(core) in self._strong:
+            return self.token_for(text) or text
         pattern = self._compiled(everything)
         return pattern.sub(lambda m: self._replacement(m.group(0)), text) if pattern is not None else text
 

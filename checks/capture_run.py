@@ -83,6 +83,8 @@ def run_everything(conns: Any, services: Iterable[str] | None = None) -> tuple[d
     from checks.flows.runner import run_flow
     from checks.targets import list_targets
 
+    import checks.parsers  # noqa: F401 - before the fetches' thread pools (see checks.checkrun.run_checks)
+
     notes: list[str] = []
     for pane, fetch in _pane_fetches(conns):
         try:
@@ -164,7 +166,8 @@ def build_document(conns: RecordingConnections, config: Config, captured_at: dat
     calls = []
     for e in entries:
         try:
-            outcome = {"error": encode(e.error, text)} if e.error is not None else {"result": encode(e.value, text)}
+            outcome = ({"error": encode(e.error, text)} if e.error is not None
+                       else {"result": encode(e.value, text, book.redact_object)})
         except Exception as exc:  # noqa: BLE001 - a value with no bundle form: the replay will say so
             skipped += 1
             notes.append(f"{e.kind}.{e.name}: not recordable ({exc})")

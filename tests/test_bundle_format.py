@@ -77,3 +77,13 @@ def test_digests_of_tokens_stand_for_the_real_values():
     assert fingerprint(token) == real_fp
     assert fingerprint(token.strip()) == fingerprint("Sup3rSecretValue")
     assert digest("sha1", b"password=" + token.encode() + b";username=x") == real_sha1
+
+
+def test_short_unnamed_secret_values_are_tokenized_in_their_secret_only():
+    book = SecretBook()
+    secret = KubeSecret(kind="Secret", name="a", data={"mode": b"abc", "SESSION_KEY_X": b"longer-opaque-value"})
+    book.scan(secret)
+    redacted = book.redact_object(secret)
+    assert redacted.data["mode"] != b"abc" and len(redacted.data["mode"].decode()) == 3
+    assert book.rewrite("abc") == "abc"  # an ordinary 3-letter word elsewhere stays
+    assert "longer-opaque-value" not in book.rewrite("x longer-opaque-value y")  # long enough: everywhere
