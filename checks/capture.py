@@ -113,7 +113,13 @@ class RecordingConnections(Connections):
 
     def make_source(self, kind: str, *args: Any, **kwargs: Any) -> Any:
         identity = bind(kind, "__init__", args, kwargs)
-        return RecordingProxy(self.recorder, kind, identity, super().make_source(kind, *args, **kwargs))
+        try:
+            target = super().make_source(kind, *args, **kwargs)
+        except SourceError as exc:  # e.g. no kubeconfig: the replay fails the same way
+            error = exc
+            self.recorder.run(kind, identity, "__init__", None, lambda: (_ for _ in ()).throw(error))
+            raise
+        return RecordingProxy(self.recorder, kind, identity, target)
 
     def resolve(self, host: str, port: int) -> tuple[str, int]:
         return self.recorder.run("conns", {}, "resolve", {"host": host, "port": int(port)},

@@ -169,8 +169,9 @@ def build_document(conns: RecordingConnections, config: Config, captured_at: dat
             outcome = ({"error": encode(e.error, text)} if e.error is not None
                        else {"result": encode(e.value, text, book.redact_object)})
         except Exception as exc:  # noqa: BLE001 - a value with no bundle form: the replay will say so
-            skipped += 1
-            notes.append(f"{e.kind}.{e.name}: not recordable ({exc})")
+            if e.args is not None:  # attributes holding local objects (a client's configuration) are no answers
+                skipped += 1
+                notes.append(f"{e.kind}.{e.name}: not recordable ({exc})")
             continue
         item = {"source": e.kind, "identity": encode(e.identity, text), "name": e.name}
         if e.args is not None:

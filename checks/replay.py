@@ -134,7 +134,11 @@ class ReplayConnections(Connections):
         clock.freeze(bundle.captured_at)
 
     def make_source(self, kind: str, *args: Any, **kwargs: Any) -> Any:
-        return ReplayProxy(self.bundle, kind, encode(bind(kind, "__init__", args, kwargs)))
+        identity = encode(bind(kind, "__init__", args, kwargs))
+        failed = call_key(kind, identity, "__init__", None)
+        if failed in self.bundle.calls:  # the source could not even be made at capture time
+            self.bundle.answer(failed)
+        return ReplayProxy(self.bundle, kind, identity)
 
     def resolve(self, host: str, port: int) -> tuple[str, int]:
         key = call_key("conns", {}, "resolve", encode({"host": host, "port": int(port)}))

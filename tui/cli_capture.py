@@ -68,3 +68,5 @@ def capture(ctx: click.Context, output: str, service: tuple[str, ...], config_pa
                f"{summary.findings} findings, {summary.flows} flow runs")
     for note in summary.notes:
         click.echo(f"clusterdeck: not captured: {note}", err=True)
+    if any(note.startswith("check: ") for note in summary.notes):
+        sys.exit(2)  # the bundle records the failure, but `check` could not run on this cluster
