@@ -26,6 +26,9 @@ DETAILS_CHUNK = 25
 """Buckets whose details one second-pass step loads before the table is updated."""
 DETAILS_TTL = 60.0
 """Seconds a bucket's loaded details are reused across refreshes."""
+RENDER_EVERY = 1.0
+"""While details load in the background, the bucket table is re-rendered at most once per this many seconds
+(5,000 buckets arrive in 200 chunks; the last chunk renders at once)."""
 
 
 class RustfsScreen(PaneScreen):
@@ -49,6 +52,10 @@ class RustfsScreen(PaneScreen):
         self._shown_matrix: Any = None
         self._details_running = False
         self._first_identity = True
+        self._bucket_cells: dict[str, Any] = {}
+        """Bucket name -> (row, bar scale, cells): each bucket is formatted once (rustfs_render.bucket_rows)."""
+        self._rendered_at = 0.0
+        self._render_timer: Any = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="s3-summary")
@@ -132,8 +139,14 @@ class RustfsScreen(PaneScreen):
         return cached[0] if cached else row
 
     def _render_buckets(self) -> None:
+        if self._render_timer is not None:
+            self._render_timer.stop()
+            self._render_timer = None
+        self._rendered_at = time.monotonic()
         rows = [self._row(r) for r in self._bucket_names]
-        self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows))
+        if len(self._bucket_cells) > 2 * len(rows) + 100:  # buckets that are gone
+            self._bucket_cells.clear()
+        self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows, self._bucket_cells))
         missing = sum(1 for r in rows if not r.loaded)
         if missing and self._details_running:
             note = f"loading counts of {missing} buckets in the background… (enter loads the selected one now)"
@@ -144,13 +157,17 @@ class RustfsScreen(PaneScreen):
         self.query_one("#buckets-note", Static).update(Text(note, style="dim"))
         self.query_one("#s3-summary", Static).update(self._summary())
 
-    def _merge_details(self, rows: list[BucketRow], last: bool = False) -> None:
+    def _merge_details(self, rows: list[BucketRow], last: bool = False, now_: bool = False) -> None:
+        """Keep loaded details; render now when `last`/`now_` or RENDER_EVERY has passed, else once later."""
         if last:
             self._details_running = False
         now = time.monotonic()
         for r in rows:
             self._details[r.name] = (r, now)
-        self._render_buckets()
+        if last or now_ or now - self._rendered_at >= RENDER_EVERY:
+            self._render_buckets()
+        elif self._render_timer is None:
+            self._render_timer = self.set_timer(RENDER_EVERY - (now - self._rendered_at), self._render_buckets)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-details")
     def _details_worker(self, rows: list[BucketRow]) -> None:
@@ -188,7 +205,7 @@ class RustfsScreen(PaneScreen):
         except SourceError as exc:
             self.app.call_from_thread(self.notify, f"{exc.title}: {exc.message}", severity="error")
             return
-        self.app.call_from_thread(self._merge_details, loaded)
+        self.app.call_from_thread(self._merge_details, loaded, now_=True)
 
     # -- identity -------------------------------------------------------------------------------
     def _show_identity(self, data: RustfsData) -> None:

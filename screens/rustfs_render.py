@@ -47,23 +47,36 @@ def bar(value: int | None, top: int, width: int = BAR_WIDTH) -> Text:
     return Text(body.ljust(width), style="cyan" if value < top else "bold cyan")
 
 
-def bucket_rows(rows: tuple[BucketRow, ...] | list[BucketRow]) -> list[tuple[str, tuple[Any, ...]]]:
+def bucket_rows(rows: tuple[BucketRow, ...] | list[BucketRow],
+                memo: dict[str, tuple[BucketRow, int, tuple[Any, ...]]] | None = None) -> list[tuple[str, tuple[Any, ...]]]:
+    """The bucket table's rows. With `memo` (bucket name -> (row, top, cells)), a bucket's cells are built once
+    and reused while its row object and (when it has a size bar) the largest size are unchanged."""
     top = max((r.total_bytes or 0 for r in rows), default=0)
     out = []
     for r in rows:
-        if r.error:
-            cells = (safe(r.name, "bold"), safe("?"), safe(""), Text(""), safe(_date(r)), safe("?"), safe("?"),
-                     safe(r.error, "red", limit=80))
-        else:
-            count = "…" if r.objects is None else f"{r.objects:,}" + ("+" if r.truncated else "")
-            policy = {None: "…" if r.objects is None else "?", True: "yes", False: "no"}[r.policy_present]
-            cells = (safe(r.name, "bold"), Text(count, justify="right"), Text(human_bytes(r.total_bytes),
-                                                                            justify="right"),
-                     bar(r.total_bytes, top), safe(_date(r)), Text(policy, style="yellow" if policy == "yes" else ""),
-                     safe(r.versioning or ("…" if r.objects is None else "?")),
-                     Text("counted up to the page limit" if r.truncated else "", style="dim"))
+        if memo is not None:
+            hit = memo.get(r.name)
+            if hit is not None and hit[0] is r and (hit[1] == top or not r.total_bytes):
+                out.append((r.name, hit[2]))
+                continue
+        cells = bucket_cells(r, top)
+        if memo is not None:
+            memo[r.name] = (r, top, cells)
         out.append((r.name, cells))
     return out
+
+
+def bucket_cells(r: BucketRow, top: int) -> tuple[Any, ...]:
+    """One bucket's cells; `top` = the largest bucket size (the bar's scale)."""
+    if r.error:
+        return (safe(r.name, "bold"), safe("?"), safe(""), Text(""), safe(_date(r)), safe("?"), safe("?"),
+                safe(r.error, "red", limit=80))
+    count = "…" if r.objects is None else f"{r.objects:,}" + ("+" if r.truncated else "")
+    policy = {None: "…" if r.objects is None else "?", True: "yes", False: "no"}[r.policy_present]
+    return (safe(r.name, "bold"), Text(count, justify="right"), Text(human_bytes(r.total_bytes), justify="right"),
+            bar(r.total_bytes, top), safe(_date(r)), Text(policy, style="yellow" if policy == "yes" else ""),
+            safe(r.versioning or ("…" if r.objects is None else "?")),
+            Text("counted up to the page limit" if r.truncated else "", style="dim"))
 
 
 def _date(r: BucketRow) -> str:

@@ -31,6 +31,25 @@ def _width(text: Text) -> int:
     return max(cell_len(line) for line in plain.split("\n"))
 
 
+class PreparedRows:
+    """Rows made ready for a FilterableTable: cells as Text, their widths, and the filter's haystacks.
+
+    Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
+
+    __slots__ = ("rows", "widths", "haystacks", "lowered")
+
+    def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        self.rows: list[tuple[str, tuple[Any, ...]]] = [
+            (key, tuple(c if isinstance(c, Text) else safe(c) for c in cells)) for key, cells in rows]
+        """(key, cells) with every cell a Text."""
+        self.widths: dict[str, tuple[int, ...]] = {key: tuple(_width(c) for c in cells) for key, cells in self.rows}
+        """Row key -> each cell's width in terminal cells."""
+        self.haystacks: list[str] = [" ".join(c.plain for c in cells) for _, cells in self.rows]
+        """Each row's plain text (cells joined by spaces), what the regex filter searches."""
+        self.lowered: list[str] = [hay.lower() for hay in self.haystacks]
+        """The haystacks lower-cased once, what a plain-word filter keystroke searches."""
+
+
 class FilterableTable(DataTable):
     """DataTable with `set_rows` and `apply_filter`; cells given as str are rendered literally."""
 
@@ -45,21 +64,32 @@ class FilterableTable(DataTable):
         self._all_rows: list[tuple[str, tuple[Any, ...]]] = []
         self._columns: tuple[str, ...] = ()
         self._widths: dict[str, tuple[int, ...]] = {}
-        self._haystacks: list[str] | None = None
-        self._lowered: list[str] = []
+        self._prepared = PreparedRows(())
+        self._shown: list[tuple[str, tuple[Any, ...]]] | None = None
+        """The rows currently in the DataTable (None: unknown, render again)."""
         self.filter_pattern: str = ""
         self.filter_invert: bool = False
 
-    def set_rows(self, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Replace the content; keeps the cursor on the same row key when it still exists."""
+    @staticmethod
+    def prepare(rows: Sequence[tuple[str, Sequence[Any]]]) -> PreparedRows:
+        """Everything `set_rows` computes per row, done without touching the widget: call it in a worker
+        thread (a pane's `fetch()`) so that the UI thread only swaps the prepared rows in."""
+        return PreparedRows(rows)
+
+    def set_rows(self, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[Any]]] | PreparedRows) -> None:
+        """Replace the content; keeps the cursor on the same row key when it still exists.
+
+        `rows` may be `FilterableTable.prepare(rows)`, built in a worker thread."""
         current = self._current_key()
         if tuple(columns) != self._columns:
             self.clear(columns=True)
             self.add_columns(*columns)
             self._columns = tuple(columns)
-        self._all_rows = [(key, tuple(c if isinstance(c, Text) else safe(c) for c in cells)) for key, cells in rows]
-        self._widths = {key: tuple(_width(c) for c in cells) for key, cells in self._all_rows}
-        self._haystacks = None
+        prepared = rows if isinstance(rows, PreparedRows) else PreparedRows(rows)
+        self._all_rows = prepared.rows
+        self._widths = prepared.widths
+        self._prepared = prepared
+        self._shown = None
         self._render_rows(current)
 
     def apply_filter(self, pattern: str, invert: bool = False) -> str | None:
@@ -85,15 +115,13 @@ class FilterableTable(DataTable):
     def _visible_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
         if not self.filter_pattern:
             return self._all_rows
-        if self._haystacks is None:
-            self._haystacks = [" ".join(c.plain for c in cells) for _, cells in self._all_rows]
-            self._lowered = [hay.lower() for hay in self._haystacks]
+        prepared = self._prepared
         pattern, invert = self.filter_pattern, self.filter_invert
         if re.escape(pattern) == pattern and pattern.isascii():  # a plain word: substring test, no regex engine
             needle = pattern.lower()
-            return [row for row, hay in zip(self._all_rows, self._lowered) if (needle in hay) != invert]
+            return [row for row, hay in zip(self._all_rows, prepared.lowered) if (needle in hay) != invert]
         search = re.compile(pattern, re.I).search
-        return [row for row, hay in zip(self._all_rows, self._haystacks) if (search(hay) is None) == invert]
+        return [row for row, hay in zip(self._all_rows, prepared.haystacks) if (search(hay) is None) == invert]
 
     def _current_key(self) -> str | None:
         if not self.row_count:
@@ -104,8 +132,13 @@ class FilterableTable(DataTable):
             return None
 
     def _render_rows(self, keep: str | None) -> None:
+        visible = self._visible_rows()
+        shown = self._shown
+        if shown is not None and len(shown) == len(visible) and all(a is b for a, b in zip(shown, visible)):
+            return  # the filter kept exactly the rows on screen (a keystroke that matches them all)
         self.clear(columns=False)
-        self._add_rows(self._visible_rows())
+        self._add_rows(visible)
+        self._shown = visible
         if keep is not None:
             try:
                 self.move_cursor(row=self.get_row_index(keep))
