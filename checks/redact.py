@@ -109,12 +109,16 @@ def redact(text: str, secrets: Iterable[str | bytes | None]) -> str:
     return text
 
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@")
+# bounded repetitions: each match attempt looks at a bounded stretch of text, so a megabyte of server text
+# without `://` or `@` (a slowlog value) costs linear time, not quadratic
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)(?P<user>[^:/@\s]{0,256}):(?P<pw>[^@\s]{0,512})@")
 _KV_SECRET = re.compile(
     r"(?i)(?P<key>password|passwd|pwd|secret|secret_key|secretkey|token|requirepass)(?P<sep>\s*[=:]\s*)(?P<val>[^\s,;&]+)")
 
 
 def redact_urls(text: str) -> str:
     """Hide passwords embedded in URLs (`redis://u:pw@host`) and `password=…` pairs."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    if "://" in text and "@" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
     return _KV_SECRET.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
