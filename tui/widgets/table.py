@@ -51,7 +51,7 @@ class PreparedRows:
 
 
 class FilterableTable(DataTable):
-    """DataTable with `set_rows` and `apply_filter`; cells given as str are rendered literally."""
+    """DataTable with `set_rows` and `apply_filter`; cells and column labels given as str are rendered literally."""
 
     DEFAULT_CSS = """
     FilterableTable { height: 1fr; }
@@ -83,7 +83,8 @@ class FilterableTable(DataTable):
         current = self._current_key()
         if tuple(columns) != self._columns:
             self.clear(columns=True)
-            self.add_columns(*columns)
+            # labels too may be server text (the access matrix names a column per bucket): never markup
+            self.add_columns(*(c if isinstance(c, Text) else safe(c) for c in columns))
             self._columns = tuple(columns)
         prepared = rows if isinstance(rows, PreparedRows) else PreparedRows(rows)
         self._all_rows = prepared.rows
