@@ -135,8 +135,7 @@ def _cnpg(conns: Any) -> Probe:
         try:
             ep = conns.postgres_admin(c.namespace, c.name)
             src = conns.postgres(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout)
-            version = src.server_version()
-            roles = src.roles()
+            version, roles = src.version_and_roles()  # one connection, not one per query
         except SourceError as exc:
             rows.append(SystemStatus(f"cnpg {name}", "error", detail=f"{exc.title}: {exc.message}"))
             continue

@@ -25,6 +25,13 @@ def test_server_version_and_databases(pg_server: PgServer) -> None:
     assert "template0" not in dbs
 
 
+def test_version_and_roles_on_one_connection(pg_server: PgServer) -> None:
+    src = admin(pg_server)
+    version, roles = src.version_and_roles()
+    assert version == src.server_version()
+    assert [r.name for r in roles] == [r.name for r in src.roles()]
+
+
 def test_roles_as_superuser(pg_server: PgServer) -> None:
     roles = {r.name: r for r in admin(pg_server).roles()}
     app = roles["app"]

@@ -221,11 +221,23 @@ class PostgresSource:
         def pick(conn: Any) -> str:
             return ROLES_SQL_SUPERUSER if conn.info.parameter_status("is_superuser") == "on" else ROLES_SQL
 
-        rows = self._query(pick)
-        return tuple(PgRole(name=r[0], superuser=bool(r[1]), can_login=bool(r[2]), valid_until=r[3],
-                            conn_limit=int(r[4]), current_connections=int(r[5]), member_of=tuple(r[6] or ()),
-                            xmin=None if r[7] is None else int(r[7]),
-                            has_password=None if r[8] is None else bool(r[8])) for r in rows)
+        return _pg_roles(self._query(pick))
+
+    def version_and_roles(self) -> tuple[str, tuple[PgRole, ...]]:
+        """`server_version()` and `roles()` on ONE connection (the version as the server reports it at login,
+        the same text as `SHOW server_version`)."""
+        version: list[str] = []
+
+        def pick(conn: Any) -> str:
+            reported = conn.info.parameter_status("server_version")
+            if reported is None:
+                with conn.cursor() as cur:
+                    reported = cur.execute("SHOW server_version").fetchone()[0]
+            version.append(str(reported))
+            return ROLES_SQL_SUPERUSER if conn.info.parameter_status("is_superuser") == "on" else ROLES_SQL
+
+        roles = _pg_roles(self._query(pick))
+        return version[0], roles
 
     def role(self, name: str) -> PgRole | None:
         """One role by name, or None."""
@@ -262,3 +274,11 @@ class PostgresSource:
                                   f"{self.address} {transport_reason(text)}", kind=kind) from None
             _, _, fatal = text.partition("FATAL:")
             return LoginProbe(False, classify_pg_error(text), (fatal.strip() or text).splitlines()[0])
+
+
+def _pg_roles(rows: list[tuple[Any, ...]]) -> tuple[PgRole, ...]:
+    """PgRole records from the rows of ROLES_SQL / ROLES_SQL_SUPERUSER."""
+    return tuple(PgRole(name=r[0], superuser=bool(r[1]), can_login=bool(r[2]), valid_until=r[3],
+                        conn_limit=int(r[4]), current_connections=int(r[5]), member_of=tuple(r[6] or ()),
+                        xmin=None if r[7] is None else int(r[7]),
+                        has_password=None if r[8] is None else bool(r[8])) for r in rows)
