@@ -86,8 +86,8 @@ def _date(r: BucketRow) -> str:
 def user_rows(identity: IdentityView) -> list[tuple[str, tuple[Any, ...]]]:
     out = []
     for u in identity.users:
-        mark = MARK["admin"] if u.name == identity.admin_user else MARK.get(u.worst, Text(u.worst))
-        status = Text(u.status, style="green" if u.status == "enabled" else "bold red")
+        mark = MARK["admin"] if u.name == identity.admin_user else MARK.get(u.worst, safe(u.worst))
+        status = safe(u.status, "green" if u.status == "enabled" else "bold red")
         keys = ", ".join(u.access_keys) if u.access_keys else "none"
         policies = ", ".join(p.split(" (via ")[0] for p in u.policies)
         cells = (safe(u.name, "bold"), status, safe(", ".join(u.groups) or "–"), safe(policies or "–"),
