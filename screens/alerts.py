@@ -18,6 +18,7 @@ from checks.alerts_lint import RuleLint
 from screens.alerts_render import (GROUP_STYLE, alert_detail, alert_row, rule_detail, rule_rows, rules_summary,
                                    summary_line)
 from screens.base import PaneScreen
+from screens.prepared import Prepared
 from tui.widgets.chrome import PromptBar
 from tui.widgets.table import FilterableTable
 
@@ -43,6 +44,7 @@ class AlertsScreen(PaneScreen):
         self._alerts: dict[str, AlertView] = {}
         self._rules: dict[str, tuple[Any, Any, RuleLint | None]] = {}
         self._detail_open = False
+        self._prepared = Prepared()
 
     # -- layout ---------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -68,15 +70,12 @@ class AlertsScreen(PaneScreen):
     def fetch(self) -> Any:
         from checks.alerts import load_alerts
 
-        return load_alerts(self.app.conns)  # type: ignore[attr-defined]
+        data = load_alerts(self.app.conns)  # type: ignore[attr-defined]
+        return self._prepared.put(data, self._tables(data))  # the cells are built here, not on the UI thread
 
-    def show_data(self, data: Any) -> None:
-        self.data = data
-        self._show_alerts(data)
-        self._show_rules(data)
-
-    def _show_alerts(self, data: AlertsData) -> None:
-        self._alerts = {f"a:{a.key}": a for a in data.alerts}
+    @staticmethod
+    def _tables(data: AlertsData) -> dict[str, Any]:
+        """The alerts table's rows, and the rules table's rows with their index, prepared (any thread)."""
         rows: list[tuple[str, tuple[Any, ...]]] = []
         for group in SEVERITY_GROUPS:
             members = [a for a in data.alerts if a.group == group]
@@ -88,6 +87,17 @@ class AlertsScreen(PaneScreen):
         if not rows:
             rows.append(("h:none", (Text("no alert is firing or pending", style="dim"),
                                     *[Text("")] * (len(ALERT_COLUMNS) - 1))))
+        rules, index = rule_rows(data)
+        return {"alerts": FilterableTable.prepare(rows), "rules": (FilterableTable.prepare(rules), index)}
+
+    def show_data(self, data: Any) -> None:
+        self.data = data
+        tables = self._prepared.get(data, self._tables)
+        self._show_alerts(data, tables["alerts"])
+        self._show_rules(data, tables["rules"])
+
+    def _show_alerts(self, data: AlertsData, rows: Any) -> None:
+        self._alerts = {f"a:{a.key}": a for a in data.alerts}
         table = self.query_one("#alerts-table", FilterableTable)
         table.set_rows(ALERT_COLUMNS, rows)
         current = self._current("#alerts-table")
@@ -99,8 +109,8 @@ class AlertsScreen(PaneScreen):
         tabs.get_tab("tab-alerts").label = f"Alerts ({c.firing} firing, {c.pending} pending)"  # type: ignore[assignment]
         self._update_alert_detail()
 
-    def _show_rules(self, data: AlertsData) -> None:
-        rows, self._rules = rule_rows(data)
+    def _show_rules(self, data: AlertsData, prepared: Any) -> None:
+        rows, self._rules = prepared
         self.query_one("#rules-table", FilterableTable).set_rows(RULE_COLUMNS, rows)
         self.query_one("#rules-summary", Static).update(rules_summary(data))
         broken = sum(1 for x in data.lints if x.status == "fail")

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from screens import cnpg_render as render
 from screens.base import PaneScreen
+from screens.prepared import Prepared
 from tui.safe import clean
 from tui.widgets.table import FilterableTable
 
@@ -37,6 +38,7 @@ class CnpgScreen(PaneScreen):
         """Row key of the role whose detail is open."""
         self._sections: dict[str, tuple[Static, FilterableTable, Static, FilterableTable]] = {}
         self._pending_focus: dict[str, Any] | None = None
+        self._prepared = Prepared()
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="cnpg-summary")
@@ -57,7 +59,15 @@ class CnpgScreen(PaneScreen):
     def fetch(self) -> Any:
         from checks.cnpg_view import load_cnpg_view
 
-        return load_cnpg_view(self.app.conns)  # type: ignore[attr-defined]
+        data = load_cnpg_view(self.app.conns)  # type: ignore[attr-defined]
+        return self._prepared.put(data, self._tables(data))  # the cells are built here, not on the UI thread
+
+    @staticmethod
+    def _tables(data: Any) -> dict[str, tuple[Any, Any]]:
+        """Cluster ref -> (managed roles, other roles) rows, prepared (any thread)."""
+        prepare = FilterableTable.prepare
+        return {c.ref: (prepare([(r.key, render.role_cells(r)) for r in c.roles]),
+                        prepare([(r.key, render.other_cells(r)) for r in c.others])) for c in data.clusters}
 
     def show_data(self, data: Any) -> None:
         if data.context:
@@ -66,11 +76,13 @@ class CnpgScreen(PaneScreen):
         refs = [c.ref for c in data.clusters]
         if refs != list(self._sections):
             self._build_sections(refs)
+        tables = self._prepared.get(data, self._tables)
         for c in data.clusters:
             header, roles, others_title, others = self._sections[c.ref]
             header.update(render.cluster_header(c))
-            roles.set_rows(render.ROLE_COLUMNS, [(r.key, render.role_cells(r)) for r in c.roles])
-            others.set_rows(render.OTHER_COLUMNS, [(r.key, render.other_cells(r)) for r in c.others])
+            role_rows, other_rows = tables[c.ref]
+            roles.set_rows(render.ROLE_COLUMNS, role_rows)
+            others.set_rows(render.OTHER_COLUMNS, other_rows)
             others_title.display = others.display = bool(c.others)
         if self.detail_key is not None:
             self._fill_detail(self.detail_key)

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
 from screens.base import PaneScreen
+from screens.prepared import Prepared
 from screens.dragonfly_detail import (SLOW_COLUMNS, USER_COLUMNS, UserDetail, memory_gauge, memory_numbers,
                                      slow_cells, user_cells)
 from tui.safe import clean, safe, status_text
@@ -44,6 +45,7 @@ class DragonflyScreen(PaneScreen):
         """used_memory of each refresh, oldest first (the sparkline)."""
         self._pending_user: str | None = None
         self._focused_once = False
+        self._prepared = Prepared()
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="df-summary")
@@ -72,21 +74,29 @@ class DragonflyScreen(PaneScreen):
     def fetch(self) -> Any:
         from checks.dragonfly_view import collect_view
 
-        return collect_view(self.app.conns)  # type: ignore[attr-defined]
+        data = collect_view(self.app.conns)  # type: ignore[attr-defined]
+        return self._prepared.put(data, self._tables(data))  # the cells are built here, not on the UI thread
+
+    @staticmethod
+    def _tables(data: Any) -> dict[str, Any]:
+        """The users, config and drift tables' rows, prepared (any thread)."""
+        prepare = FilterableTable.prepare
+        return {"users": prepare([(u.name, user_cells(u)) for u in data.users]),
+                "config": prepare([(k, (safe(k, "bold"), safe(v))) for k, v in data.config]),
+                "drift": prepare([(f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
+                                  for i, (u, k, d) in enumerate(data.drift)])}
 
     def show_data(self, data: Any) -> None:
+        tables = self._prepared.get(data, self._tables)
         self.query_one("#df-summary", Static).update(self._summary(data))
-        self.query_one("#users", FilterableTable).set_rows(USER_COLUMNS, [(u.name, user_cells(u)) for u in data.users])
+        self.query_one("#users", FilterableTable).set_rows(USER_COLUMNS, tables["users"])
         self._show_memory(data.memory)
         self._show_slowlog(data)
-        self.query_one("#config", FilterableTable).set_rows(("setting", "value"),
-                                                           [(k, (safe(k, "bold"), safe(v))) for k, v in data.config])
+        self.query_one("#config", FilterableTable).set_rows(("setting", "value"), tables["config"])
         self.query_one("#drift-title", Static).update(
             Text(f"ACL source vs live: {clean(data.acl_source)} — "
                  + (f"{len(data.drift)} difference(s)" if data.drift else "no drift")))
-        self.query_one("#drift", FilterableTable).set_rows(
-            ("user", "drift", "detail"), [(f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
-                                          for i, (u, k, d) in enumerate(data.drift)])
+        self.query_one("#drift", FilterableTable).set_rows(("user", "drift", "detail"), tables["drift"])
         if self.detail_user is not None:
             self._fill_detail(self.detail_user)
         elif not self._focused_once:
