@@ -83,8 +83,6 @@ def run_everything(conns: Any, services: Iterable[str] | None = None) -> tuple[d
     from checks.flows.runner import run_flow
     from checks.targets import list_targets
 
-    import checks.parsers  # noqa: F401 - before the fetches' thread pools (see checks.checkrun.run_checks)
-
     notes: list[str] = []
     for pane, fetch in _pane_fetches(conns):
         try:

@@ -68,8 +68,6 @@ def _dragonfly_system(conns: Any) -> list[Finding]:
 def run_checks(conns: Any, services: Iterable[str] | None = None) -> list[Finding]:
     """All findings for the chosen services (default: all). Raises SourceError only when the
     Kubernetes API itself cannot be read, since every other check starts from it."""
-    import checks.parsers  # noqa: F401 - imported once here, not first by two jobs at once: Python 3.11 raises
-    # _DeadlockError when one thread runs the package's __init__ (which imports .acl) while another imports .acl
     from checks.targets import list_targets
 
     chosen = tuple(services or SERVICES)

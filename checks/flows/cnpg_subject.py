@@ -82,11 +82,13 @@ def resolve_subject(kube: Any, *, app: str | None, cluster: str | None, role: st
     app_pw: str | None = None
     app_secret = app_user = ""
     ns = name = ""
+    read_problems: tuple[str, ...] = ()
     if app:
         from checks.appcreds import find_app_credentials
 
         app_ns, workload = split_ref(app, kube.default_namespace)
         creds = find_app_credentials(kube, app_ns, workload)
+        read_problems = tuple(creds.problems)
         pg = _pick_postgres(creds)
         if pg is None:
             raise SourceError(SYSTEM, "No PostgreSQL settings", f"{app_ns}/{creds.workload} has no PostgreSQL "
@@ -123,7 +125,8 @@ def resolve_subject(kube: Any, *, app: str | None, cluster: str | None, role: st
                 ns, name = cr.namespace, cr.name
     role = _pick_role(cr, ns, role, app_secret, app_user, link, notes)
     if not role:
-        raise SourceError(SYSTEM, "No role", "could not tell which role to check; pass --role", kind="error")
+        why = f" ({'; '.join(read_problems)})" if read_problems else ""
+        raise SourceError(SYSTEM, "No role", f"could not tell which role to check{why}; pass --role", kind="error")
     return Subject(ns, name, role, cr, link, app_pw, tuple(notes))
 
 

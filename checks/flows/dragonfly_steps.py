@@ -35,7 +35,9 @@ def d1_reachable(st: Any) -> Step:
         ev.append(f"no server pods found in namespace {cr.namespace if cr else cfg.namespace}")
     admin, err = st.admin.get()
     if err is not None:
-        ev.insert(0, f"PING as {cfg.admin_username} failed: {err.title}: {err.message}")
+        what = ("reading the admin credentials failed" if err.system == "kubernetes"
+                else f"PING as {cfg.admin_username} failed")
+        ev.insert(0, f"{what}: {err.title}: {err.message}")
         return Step("D1", T1, "fail", "DF_UNREACHABLE", tuple(ev), _d1_fix(cfg, cr, err))
     rs, ep, snap, rtt = admin
     ref = f"Secret {ep.secret_ref.namespace}/{ep.secret_ref.name} key {ep.secret_ref.key}" if ep.secret_ref else "config"

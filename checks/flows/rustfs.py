@@ -44,8 +44,8 @@ def _resolve_subject(ctx: FlowCtx, app: str | None, access_key: str | None) -> N
         try:
             _, found = app_credentials(ctx.conns, app)
         except SourceError as exc:
-            if exc.kind in ("unreachable", "timeout", "auth"):
-                raise
+            if exc.kind in ("unreachable", "timeout", "auth") or (exc.system == "kubernetes" and exc.kind != "notfound"):
+                raise  # the cluster could not be read: the flow cannot run, it is not the app's fault
             ctx.problems = (f"{exc.title}: {exc.message}",)
             return
         ctx.problems = found.problems
