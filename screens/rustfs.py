@@ -163,7 +163,7 @@ class RustfsScreen(PaneScreen):
             self._details_running = False
         now = time.monotonic()
         for r in rows:
-            self._details[r.name] = (r, now)
+            self._details[r.name] = (r, now if not r.error else now - DETAILS_TTL)  # a failed load is retried next refresh
         if last or now_ or now - self._rendered_at >= RENDER_EVERY:
             self._render_buckets()
         elif self._render_timer is None:
