@@ -89,6 +89,12 @@ class ClusterDeck(App):
         if not self.first_paint.is_set() and not self._batch_count and isinstance(self.screen, PaneScreen):
             self.first_paint.set()
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications are plain text: they carry server data (user, role and bucket names, error messages),
+        and Textual would parse them as markup (`[/]` raised MarkupError, `[@click=…]` made an action)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # -- shared state -------------------------------------------------------------------
     @property
     def conns(self) -> Any:
