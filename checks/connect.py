@@ -89,6 +89,17 @@ class Connections(SourceFactories):
                                               self.config.namespace or None, self.config.timeout)
             return self._kube
 
+    def forget_cached(self) -> None:
+        """Drop the short-lived cache of Kubernetes list answers (an explicit reload reads the cluster again)."""
+        with self._lock:
+            kube = self._kube
+        if kube is None:
+            return
+        from checks.sources.kube import KubeSource
+
+        if isinstance(kube, KubeSource):  # not a capture/replay proxy (they record every attribute they give)
+            kube.list_cache.clear()
+
     def close(self) -> None:
         """Stop port-forwards and release the API client."""
         with self._lock:

@@ -155,6 +155,9 @@ class PaneScreen(Screen):
 
     # -- actions --------------------------------------------------------------------------
     def action_reload(self) -> None:
+        forget = getattr(getattr(self.app, "conns", None), "forget_cached", None)
+        if forget is not None:  # `r` reads the cluster again, not the kube lists another pane just read
+            forget()
         self.reload()
 
     def action_toggle_pause(self) -> None:

@@ -12,6 +12,7 @@ from checks.errors import SourceError
 from checks.sources import breaker, kube_rbac
 from checks.sources import kube_parse as kp
 from checks.sources import kube_parse_resources as kr
+from checks.sources.kube_cache import ListCache
 from checks.sources.kube_errors import SYSTEM, ApiCall, is_missing_object, map_error
 from checks.sources.kube_models import KubeConfigMap, KubePod, KubeSecret, KubeWorkload
 from checks.sources.kube_resources import (CnpgCluster, DragonflyInstance, KubeEvent, KubeNetworkPolicy,
@@ -103,6 +104,8 @@ class KubeSource:
         self._apps = client.AppsV1Api(self._api)
         self._net = client.NetworkingV1Api(self._api)
         self._custom = client.CustomObjectsApi(self._api)
+        self.list_cache = ListCache()
+        """List answers shared by the panes of one refresh (TTL ~2 s; cleared by writes and by `r`)."""
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -118,9 +121,31 @@ class KubeSource:
     def _fetch(self, call: ApiCall, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run one API call; JSON body as a dict. A get of a missing object gives None.
 
-        After a timeout, calls fail fast for `timeout` seconds (checks.sources.breaker): a hung API server
-        costs a screen one timeout, not one per call."""
+        List answers come from a short-lived per-source cache (checks.sources.kube_cache) when another pane
+        asked the same within its TTL; a write clears it. After a timeout, calls fail fast for `timeout`
+        seconds (checks.sources.breaker): a hung API server costs a screen one timeout, not one per call."""
         kube_rbac.require(call)
+        if call.verb == "list":
+            key = (call, args, tuple(sorted(kw.items())))
+            body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
+        elif call.verb == "get":
+            body = self._request(call, fn, args, kw)
+        else:  # a write: every cached list may be stale now
+            try:
+                body = self._request(call, fn, args, kw)
+            finally:
+                self.list_cache.clear()
+        if body is None:
+            return None
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
+                              "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
+        return doc if isinstance(doc, dict) else {}
+
+    def _request(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """One request to the API server: the answer body (bytes), None for a get of a missing object."""
         endpoint = f"kubernetes {self.server}"
         recent = breaker.recent_timeout(endpoint)
         if recent is not None:
@@ -140,16 +165,11 @@ class KubeSource:
                 return None
             if call.verb == "list" and not call.custom and getattr(exc, "status", None) == 404:
                 breaker.answered(endpoint, started)
-                return {"items": []}  # a built-in resource with nothing in it (some emulators answer 404)
+                return b'{"items": []}'  # a built-in resource with nothing in it (some emulators answer 404)
             error = map_error(exc, call, server=self.server, timeout=self.timeout, context=self.context_name)
             raise breaker.failed(endpoint, error, self.timeout, started) from None
         breaker.answered(endpoint, started)
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
-                              "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
-        return doc if isinstance(doc, dict) else {}
+        return body
 
     def _list(self, resource: str, group: str, namespace: str | None, namespaced: Callable[..., Any],
               cluster: Callable[..., Any], parse: Callable[[dict[str, Any]], T], label_selector: str | None = None,
