@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from screens import cnpg_render as render
 from screens.base import PaneScreen
@@ -86,7 +86,7 @@ class CnpgScreen(PaneScreen):
             others_title.display = others.display = bool(c.others)
         if self.detail_key is not None:
             self._fill_detail(self.detail_key)
-        elif not isinstance(self.focused, FilterableTable) and self._sections:
+        elif not isinstance(self.focused, (FilterableTable, Input)) and self._sections:  # not the `/` bar's focus
             first = next(iter(self._sections.values()))[1]
             self.call_after_refresh(first.focus)
         if self._pending_focus is not None:
