@@ -36,7 +36,7 @@ def _value(value: float | None) -> str:
 
 def alert_row(a: AlertView, now: datetime) -> tuple[Text, ...]:
     """Cells: severity, state, alert, age, value, opens, summary, labels."""
-    opens = Text(a.link.label, style="cyan") if a.link.known else Text("details", style="dim")
+    opens = safe(a.link.label, "cyan") if a.link.known else Text("details", style="dim")  # names from labels
     summary = clean(a.summary)
     return (safe(a.severity or "none", GROUP_STYLE[a.group]), _state_text(a), safe(a.name, "bold"),
             Text(format_age(a.age(now))), Text(_value(a.value)), opens,
@@ -70,7 +70,7 @@ def alert_detail(a: AlertView, now: datetime, full: bool = False) -> Text:
     out.append(f"  value {_value(a.value)}  source {a.source}\n", style="dim")
     if a.link.known:
         out.append("enter / g → ", style="bold")
-        out.append(a.link.label, style="bold cyan")
+        out.append(clean(a.link.label), style="bold cyan")
         if a.link.flow:
             out.append(f"  · flow step {a.link.flow}", style="cyan")
         out.append("\n")
