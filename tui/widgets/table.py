@@ -36,7 +36,7 @@ class PreparedRows:
 
     Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
 
-    __slots__ = ("rows", "widths", "haystacks", "lowered")
+    __slots__ = ("rows", "widths", "haystacks", "lowered", "_objects")
 
     def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
         self.rows: list[tuple[str, tuple[Any, ...]]] = [
@@ -48,6 +48,26 @@ class PreparedRows:
         """Each row's plain text (cells joined by spaces), what the regex filter searches."""
         self.lowered: list[str] = [hay.lower() for hay in self.haystacks]
         """The haystacks lower-cased once, what a plain-word filter keystroke searches."""
+        self._objects: tuple[tuple[Any, ...], dict[str, tuple[RowKey, dict[Any, Any], Row]]] | None = None
+
+    def objects(self, column_keys: tuple[Any, ...]) -> dict[str, tuple[RowKey, dict[Any, Any], Row]]:
+        """Row key -> the DataTable's own records of that row (key, cells by column, Row), made once and
+        reused by every re-render (a filter keystroke re-adds rows without re-creating them)."""
+        cached = self._objects
+        if cached is not None and cached[0] == column_keys:
+            return cached[1]
+        width = len(column_keys)
+        out: dict[str, tuple[RowKey, dict[Any, Any], Row]] = {}
+        for key, cells in self.rows:
+            if len(cells) > width:
+                raise ValueError("More values provided than there are columns.")
+            row_key = RowKey(key)
+            if key in out:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            out[key] = (row_key, dict(zip(column_keys, cells) if len(cells) == width else
+                                      zip_longest(column_keys, cells)), Row(row_key, 1, None, False))
+        self._objects = (column_keys, out)
+        return out
 
 
 class FilterableTable(DataTable):
@@ -67,6 +87,8 @@ class FilterableTable(DataTable):
         self._prepared = PreparedRows(())
         self._shown: list[tuple[str, tuple[Any, ...]]] | None = None
         """The rows currently in the DataTable (None: unknown, render again)."""
+        self._measured_all = False
+        """Every row of the current set has been measured into the column widths (which never shrink)."""
         self.filter_pattern: str = ""
         self.filter_invert: bool = False
 
@@ -91,6 +113,7 @@ class FilterableTable(DataTable):
         self._widths = prepared.widths
         self._prepared = prepared
         self._shown = None
+        self._measured_all = False
         self._render_rows(current)
 
     def apply_filter(self, pattern: str, invert: bool = False) -> str | None:
@@ -138,7 +161,7 @@ class FilterableTable(DataTable):
         if shown is not None and len(shown) == len(visible) and all(a is b for a, b in zip(shown, visible)):
             return  # the filter kept exactly the rows on screen (a keystroke that matches them all)
         self.clear(columns=False)
-        self._add_rows(visible)
+        self._add_prepared(visible)
         self._shown = visible
         if keep is not None:
             try:
@@ -172,12 +195,42 @@ class FilterableTable(DataTable):
         self._update_count += 1
         self.check_idle()
 
+    def _add_prepared(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """`_add_rows` for rows of the current PreparedRows, reusing their DataTable records."""
+        column_keys = [c.key for c in self.ordered_columns]
+        objects = self._prepared.objects(tuple(column_keys))
+        locations, data, table_rows, new_rows = self._row_locations, self._data, self.rows, self._new_rows
+        first = index = self.row_count
+        ordered: list[Row] = []
+        for key, _ in rows:
+            row_key, cells, row = objects[key]
+            locations[row_key] = index
+            data[row_key] = cells
+            table_rows[row_key] = row
+            ordered.append(row)
+            index += 1
+        if index == first:
+            return
+        if not self._measured_all:  # once every row is measured, re-added rows cannot widen a column
+            new_rows.update(table_rows)
+        self._require_update_dimensions = True
+        self._update_count += 1
+        if first == 0:  # DataTable would rebuild these from the locations (hashing every key), row by row
+            self._ordered_row_cache[(index, self._update_count)] = ordered
+            self._offset_cache[self._update_count] = [(row.key, 0) for row in ordered]
+        self.cursor_coordinate = self.cursor_coordinate
+        if first == 0 and column_keys and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self.check_idle()
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Column widths of rows added by `set_rows` come from the widths computed there."""
         columns = self.ordered_columns
         widths = [c.content_width for c in columns]
         other: list[RowKey] = []
         known = self._widths
+        if not self._measured_all and self._shown is self._all_rows and self._all_rows:
+            self._measured_all = True  # this pass measures every row of the set
         for row_key in new_rows:
             row_widths = known.get(row_key.value) if row_key in self._row_locations else None
             if row_widths is None or len(row_widths) > len(columns):
