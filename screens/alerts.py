@@ -230,9 +230,19 @@ class AlertsScreen(PaneScreen):
         if name and table is not None:
             pattern = re.escape(name)
             table.apply_filter(pattern)
-            bar = self.query_one("#filter-bar", PromptBar)
-            with bar.prevent(Input.Changed):
-                bar.value = pattern  # `/` shows the filter, so it can be cleared
+            self._prefill_filter(pattern)
+
+    def _prefill_filter(self, pattern: str, retry: bool = True) -> None:
+        """Put the pattern in the `/` bar (so it can be seen and cleared); the bar is mounted lazily, after the
+        pane's first frame: a link that arrives before then (`:alerts NAME`) fills it one refresh later."""
+        bars = self.query("#filter-bar")
+        if not bars:
+            if retry:
+                self.call_after_refresh(self._prefill_filter, pattern, False)
+            return
+        bar = bars.first(PromptBar)
+        with bar.prevent(Input.Changed):
+            bar.value = pattern
 
 
 def _focus_pane(app: Any, pane: str, kwargs: dict[str, Any]) -> None:
