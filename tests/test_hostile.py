@@ -1,0 +1,464 @@
+"""Hostile server data: markup, ANSI escapes, control characters, non-UTF-8 bytes, huge values and malformed
+sources render literally in every pane, crash nothing and inject no action.
+
+First every pane on fixed data built with hostile values (`static_data`), then the lab (`scratch_lab`): an ACL
+user named with markup characters, a 1 MB value in SLOWLOG, 10,000 ACL LOG denials, a weird but valid bucket,
+a malformed ACL source line and a malformed policy document.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from checks.config import Config
+from tui.app import make_app
+
+SIZE = (140, 45)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+CLICK = "[@click=app.quit]Q[/]"
+"""Markup that would quit the app when clicked, if it were interpreted."""
+LINK = "[link=https://evil]L[/link]"
+BOLD = "[bold]B[/]"
+CLOSE = "[/]"
+"""A closing tag with nothing to close: a MarkupError (a crash) if parsed."""
+ANSI = "\x1b[31m"
+CTRL = "\x07\x00\x08"
+BAD_BYTES = b"bad\xff\xfe\x80"
+BAD = BAD_BYTES.decode("utf-8", "replace")
+HOSTILE = f"{BOLD} {CLOSE} {LINK} {CLICK} {ANSI}red{CTRL}{BAD}"
+"""One value with every kind of hostile text."""
+TOKEN = f"{CLICK}{CLOSE}{ANSI}{BOLD}"
+"""Hostile text without spaces (ACL user names, key patterns: one token each)."""
+LITERALS = (CLICK, BOLD, LINK)
+"""What must be visible as typed."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+# -- what the screen shows ---------------------------------------------------------------------------------
+
+def screen_lines(app: Any) -> list[str]:
+    """The text of every line of the current screen, as composed (what reaches the terminal)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def shot_text(app: Any) -> str:
+    """`export_screenshot()` as text: tags dropped, entities and non-breaking spaces undone."""
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+def assert_inert(app: Any, *literals: str) -> str:
+    """The app runs; no control character or injected link/action reaches the screen; `literals` show as typed."""
+    assert app.is_running and app.return_code is None
+    lines = screen_lines(app)
+    joined = "\n".join(lines)
+    for line in lines:
+        bad = _CONTROL.search(line)
+        assert bad is None, f"control character {bad.group()!r} on screen: {line!r}"
+    for strip in app.screen._compositor.render_strips():
+        for seg in strip:
+            style = seg.style
+            if style is None:
+                continue
+            assert not style.link, f"an injected hyperlink on {seg.text!r}"
+            meta = style.meta if style._meta else {}
+            assert "app.quit" not in str(meta.get("@click", "")), f"an injected action on {seg.text!r}"
+    shot = shot_text(app)
+    for literal in literals:
+        assert literal in joined, f"{literal!r} not shown literally"
+        assert literal in shot, f"{literal!r} not in export_screenshot()"
+    return joined
+
+
+async def click_on(pilot: Any, text: str) -> bool:
+    """Click the first place `text` is shown; False when it is not on screen."""
+    for y, line in enumerate(screen_lines(pilot.app)):
+        x = line.find(text)
+        if x >= 0:
+            await pilot.click(offset=(x + text.index("Q") if "Q" in text else x, y))
+            await pilot.pause()
+            return True
+    return False
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_pane(pilot: Any, key: str) -> Any:
+    await pilot.press(key)
+    await settle(pilot)
+    await settle(pilot)
+    return pilot.app.screen
+
+
+async def assert_click_is_inert(pilot: Any) -> None:
+    if await click_on(pilot, CLICK):
+        await settle(pilot)
+    assert pilot.app.is_running and pilot.app.return_code is None, "a click on server text ran an action"
+
+
+def static_app(pane: str, data: Any) -> Any:
+    return make_app(Config(refresh_interval=0, timeout=1.0, kubeconfig="/nonexistent/clusterdeck-hostile"),
+                    context_name=f"ctx-{TOKEN}", static_data={pane: data})
+
+
+# -- Overview ---------------------------------------------------------------------------------------------
+
+def overview_data() -> Any:
+    from checks.overview import Overview, PermissionCheck, SystemStatus
+
+    return Overview(f"ctx {HOSTILE}", (
+        SystemStatus(CLICK, "error", HOSTILE, version=CLICK, counts=BOLD, alerts=LINK, detail=HOSTILE),
+        SystemStatus("dragonfly", "pass", "dragonfly.cache.svc:6379", LINK, HOSTILE),
+    ), (PermissionCheck(CLICK, HOSTILE, False, HOSTILE, detail=HOSTILE),
+        PermissionCheck("kubernetes", CLICK, True, "x", detail=HOSTILE)))
+
+
+async def test_overview_hostile() -> None:
+    app = static_app("overview", overview_data())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await settle(pilot)
+        assert_inert(app, CLICK, BOLD, LINK)
+        await assert_click_is_inert(pilot)
+
+
+# -- Dragonfly --------------------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def dragonfly_data(denials: int = 40) -> Any:
+    from checks.dragonfly_view import build_view
+    from checks.flows.dragonfly_gather import AclSource
+    from checks.parsers.dragonfly import parse_acl_file, parse_acl_list, parse_acl_log, parse_info, parse_slowlog
+    from checks.sources.redis_source import RedisSnapshot
+
+    acl = [b"user default on nopass ~* &* +@all",
+           f"user {CLICK} on nopass ~{BOLD}* &{LINK} +@read -{CLOSE} $1".encode(),
+           b"user ansi\x1b[31mred\x07\x00 on #" + b"ab" * 32 + b" ~x:* +@all",
+           b"user " + BAD_BYTES + b" on nopass ~* +get",
+           f"user {LINK} on nopass ~* +@all".encode(),
+           b"user [/] off ~* +@all",
+           b"garbage line [bold]x[/] \x1b]8;;https://evil\x07link\x1b]8;;\x07",
+           b"user"]
+    log = [["reason", "auth" if i % 2 else "key", "object", f"{HOSTILE} {i}", "username", CLICK if i % 3 else LINK,
+            "age-seconds", str(i * 1.5), "client-info",
+            f"id={i} addr=10.0.{CLOSE}.1:{i} laddr=x fd=1 name={BOLD} user={ANSI}", "timestamp-created", 1700000000000]
+           for i in range(denials)]
+    slow = [[1, 1700000000, 25000, ["SET", f"key:{CLICK}", "v" * MB], f"[/]:{ANSI}", BOLD],
+            [2, 1700000001, 15000, [f"{BOLD}CMD", HOSTILE, BAD_BYTES], "10.0.0.1:1", ""],
+            [3, 1700000002, 15000, ["CONFIG", "SET", "requirepass", "hunter2-[bold]"], "10.0.0.1:2", ""],
+            [4, 1700000003, 15000, ["EVAL", HOSTILE * 100, "1", CLICK], "10.0.0.1:3", ""]]
+    info = (f"# Server\r\nredis_version:{BOLD}\r\nredis_mode:{CLICK}\r\n# Memory\r\nused_memory:100\r\n"
+            f"maxmemory:1000\r\nmaxmemory_policy:{HOSTILE}\r\n# Clients\r\nconnected_clients:1\r\nmax_clients:2\r\n")
+    source_text = (f"user {CLICK} on >plaintext-[bold]pw ~* +@all\nuser\nnot a user line {LINK}\n"
+                   f"user broken on #nothex ~* \x1b[2J\nuser y on ({CLOSE} ~a +get\n")
+    snapshot = RedisSnapshot(whoami="default", info=parse_info(info), acl=parse_acl_list(acl),
+                             acl_log=parse_acl_log(log), slowlog=parse_slowlog(slow),
+                             config={f"{BOLD}": HOSTILE, "slowlog-max-len": CLICK, "aclfile": LINK})
+    source = AclSource("ConfigMap", f"ns-{CLICK}", f"acl-{BOLD}", f"key {LINK}", parse_acl_file(source_text), NOW)
+    consumers = {CLICK: (f"ns/{BOLD}", f"{LINK}/{ANSI}"), "default": (HOSTILE,)}
+    return build_view(snapshot, source, consumers, {"10.0.[/].1": f"ns/{CLICK}"}, f"svc {HOSTILE}",
+                      problems=(HOSTILE,))
+
+
+async def test_dragonfly_hostile_every_tab_and_detail() -> None:
+    app = static_app("dragonfly", dragonfly_data())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "2")
+        assert screen.error is None, screen.error
+        assert_inert(app, CLICK, LINK)
+        await assert_click_is_inert(pilot)
+        names = screen.query_one("#users").visible_keys()
+        assert CLICK in names and LINK in names and "[/]" in names
+        for name in names:
+            screen.open_user(name)
+            await pilot.pause()
+            await pilot.press(*"GET x", "enter")
+            await settle(pilot)
+            assert_inert(app)
+            assert screen.detail_user == name
+            await pilot.press("escape")
+            await pilot.pause()
+        screen.open_user(CLICK)
+        await pilot.pause()
+        detail = assert_inert(app, CLICK)
+        assert "plaintext-[bold]pw" not in detail
+        await assert_click_is_inert(pilot)
+        await pilot.press("escape")
+        for tab in ("m", "s", "v", "c", "v"):
+            await pilot.press(tab)
+            await pilot.pause()
+            text = assert_inert(app)
+            assert "hunter2" not in text
+        await pilot.press("s")
+        await pilot.pause()
+        assert_inert(app, f"key:{CLICK}")
+        await assert_click_is_inert(pilot)
+
+
+async def test_dragonfly_ten_thousand_denials_and_megabyte_values() -> None:
+    start = time.monotonic()
+    data = dragonfly_data(denials=10_000)
+    app = static_app("dragonfly", data)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "2")
+        screen.open_user(CLICK)
+        await settle(pilot)
+        assert len(screen.query_one("#ud-denials").visible_keys()) > 1000
+        assert_inert(app, CLICK)
+        await pilot.press("escape", "s", "v")
+        await pilot.pause()
+        assert_inert(app)
+    assert time.monotonic() - start < 60
+
+
+# -- CNPG -------------------------------------------------------------------------------------------------
+
+def cnpg_data() -> Any:
+    import base64
+
+    from checks.cnpg_view import CnpgView, build_cluster_view
+    from checks.sources import kube_parse as kp
+    from checks.sources import kube_parse_resources as kr
+    from checks.sources.postgres import PgRole
+
+    ns, role = "ai-system", CLICK
+    secret_name = f"db-{BOLD}"
+    secret = kp.secret_from({"kind": "Secret", "type": f"kubernetes.io/{LINK}",
+                             "metadata": {"name": secret_name, "namespace": ns, "resourceVersion": CLOSE,
+                                          "creationTimestamp": "2026-02-01T09:00:00Z"},
+                             "data": {"username": base64.b64encode(HOSTILE.encode()).decode(),
+                                      "password": base64.b64encode(b"pw\n").decode()}})
+    workload = kp.workload_from({"kind": "Deployment", "metadata": {"name": f"app-{CLICK}", "namespace": ns},
+                                 "spec": {"selector": {"matchLabels": {"app": "x"}},
+                                          "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [
+                                              {"name": "c", "env": [{"name": "PGPASSWORD", "valueFrom": {
+                                                  "secretKeyRef": {"name": secret_name, "key": "password"}}}]}]}}}},
+                                "Deployment")
+    cluster = kr.cnpg_cluster_from({
+        "kind": "Cluster", "metadata": {"name": f"pg-{LINK}", "namespace": ns},
+        "spec": {"instances": 1, "managed": {"roles": [
+            {"name": role, "ensure": "present", "login": True, "passwordSecret": {"name": secret_name},
+             "validUntil": HOSTILE, "inRoles": [BOLD, CLICK]},
+            {"name": LINK, "ensure": CLOSE, "login": True}]}},
+        "status": {"phase": HOSTILE, "readyInstances": 1, "currentPrimary": CLICK,
+                   "managedRolesStatus": {"byStatus": {"reconciled": [role], "not-managed": [BOLD, ANSI]},
+                                          "cannotReconcile": {role: [HOSTILE]},
+                                          "passwordStatus": {role: {"transactionID": 7, "resourceVersion": BOLD}}}}})
+    pg = [PgRole(name=role, superuser=False, can_login=True, valid_until=None, conn_limit=-1, current_connections=0,
+                 member_of=(CLICK,), xmin=7, has_password=True),
+          PgRole(name=BOLD, superuser=False, can_login=False, valid_until=None, conn_limit=3, current_connections=3,
+                 member_of=(), xmin=1, has_password=None)]
+    view = build_cluster_view(cluster, {secret.name: secret}, pg, [workload], [], NOW, pg_error=HOSTILE,
+                              problems=(HOSTILE,))
+    return CnpgView(f"ctx {CLICK}", (view,), (HOSTILE,), NOW)
+
+
+async def test_cnpg_hostile_list_and_every_detail() -> None:
+    data = cnpg_data()
+    app = static_app("cnpg", data)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "3")
+        assert screen.error is None, screen.error
+        assert_inert(app, CLICK)
+        await assert_click_is_inert(pilot)
+        keys = [r.key for c in data.clusters for r in (*c.roles, *c.others)]
+        assert keys
+        for key in keys:
+            screen.open_detail(key)
+            await pilot.pause()
+            assert screen.detail_key == key
+            assert_inert(app)
+            await assert_click_is_inert(pilot)
+            await pilot.press("escape")
+            await pilot.pause()
+        screen.focus_on(subject=CLOSE)  # a link target that matches nothing: a notification
+        await pilot.pause()
+        assert_inert(app)
+
+
+# -- RustFS -----------------------------------------------------------------------------------------------
+
+def rustfs_data() -> Any:
+    from checks.appcreds_models import S3Credentials
+    from checks.rustfs_apps import S3App
+    from checks.rustfs_iam import SOURCE_ADMIN, AccessKeyInfo, IamSnapshot
+    from checks.rustfs_matrix import AccessCell, AccessMatrix, AccessRow
+    from checks.rustfs_view import BucketRow, BucketsView, RustfsData, identity_view
+    from checks.sources.rustfs_admin import RustfsGroup, RustfsPolicy, RustfsUser
+
+    buckets = (BucketRow(f"b-{CLICK}", NOW, 3, 10, True, HOSTILE), BucketRow(CLOSE, NOW, error=HOSTILE),
+               BucketRow(f"{LINK}", None))
+    policies = (RustfsPolicy(f"p-{CLICK}", {"Version": "2012-10-17", "Statement": [
+        {"Effect": HOSTILE, "Action": [CLICK, "s3:*"], "Resource": [f"arn:aws:s3:::{BOLD}", "*"]}]}),
+                RustfsPolicy(LINK, "not json [/] \x1b[31m"),
+                RustfsPolicy("nested", {"Statement": {"Action": {"x": [CLOSE]}, "Resource": 7}}),
+                RustfsPolicy(BOLD, [1, None, HOSTILE]))
+    users = (RustfsUser(CLICK, HOSTILE, (f"p-{CLICK}", LINK), (BOLD,)), RustfsUser(f"{ANSI}u{CTRL}", "enabled", (), ()))
+    groups = (RustfsGroup(BOLD, CLOSE, (CLICK,), (BOLD,)),)
+    keys = tuple(AccessKeyInfo(u.access_key, u.access_key, u.status, "user") for u in users)
+    snap = IamSnapshot(SOURCE_ADMIN, users, groups, policies, keys, (HOSTILE,), CLOSE)
+    apps = [S3App(f"ns/{CLICK}", f"deploy/{BOLD}", S3Credentials(access_key=CLICK, bucket=f"b-{CLICK}"))]
+    names = (f"b-{CLICK}", CLOSE, LINK)
+    cells = tuple(AccessCell(b, True, True, None) for b in names)
+    rows = (AccessRow(f"ns/{CLICK}", CLICK, f"secret {HOSTILE}", f"b-{CLICK}", cells=cells),
+            AccessRow(LINK, BOLD, HOSTILE, CLOSE, HOSTILE))
+    matrix = AccessMatrix(names, rows, False, 0)
+    return RustfsData(BucketsView(buckets, HOSTILE), identity_view(snap, apps), matrix, f"svc {HOSTILE}")
+
+
+async def test_rustfs_hostile_three_tabs() -> None:
+    app = static_app("rustfs", rustfs_data())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "4")
+        assert screen.error is None, screen.error
+        assert_inert(app, f"b-{CLICK}")
+        await assert_click_is_inert(pilot)
+        for tab in ("i", "m", "b"):
+            await pilot.press(tab)
+            await settle(pilot)
+            assert_inert(app)
+            await assert_click_is_inert(pilot)
+            for _ in range(4):
+                await pilot.press("down")
+                await pilot.pause()
+                assert_inert(app)
+        await pilot.press("i")
+        await pilot.pause()
+        screen.query_one("#users").focus()
+        await pilot.press("down", "up")
+        await pilot.pause()
+        assert_inert(app, CLICK)
+
+
+# -- Alerts -----------------------------------------------------------------------------------------------
+
+def alerts_data() -> Any:
+    from checks.alerts import AlertsData, merge_alerts
+    from checks.alerts_lint import RuleLint
+    from checks.sources.prometheus import Alert, AlertRule, AmAlert, RuleGroup
+
+    labels = {"alertname": CLICK, "severity": BOLD, "namespace": f"ns{ANSI}", "cnpg_io_cluster": CLICK,
+              BOLD: HOSTILE, "user": CLOSE, LINK: BAD}
+    annotations = {"summary": HOSTILE, "description": HOSTILE * 3, "runbook_url": LINK, CLOSE: CTRL}
+    prom = [Alert(CLICK, "firing", labels, annotations, NOW, 1.0),
+            Alert("DragonflyDown", CLOSE, {"alertname": "DragonflyDown", "job": BOLD, "user": CLICK}, {}, None, None),
+            Alert(f"cnpg{LINK}", "pending", {"alertname": f"cnpg{LINK}", "namespace": BOLD, "pod": f"{CLICK}-1"},
+                  {"summary": CLICK}, NOW, None)]
+    am = [AmAlert(labels, annotations, "suppressed", (HOSTILE,), (CLICK,), NOW, "fp", (LINK,))]
+    rule = AlertRule(CLICK, f"up{{job=\"{CLICK}\"}} == 0 {ANSI}", 60.0, {"severity": BOLD}, {"summary": HOSTILE},
+                     "err", HOSTILE, "firing", NOW, 0.1, "alerting", 1)
+    groups = (RuleGroup(BOLD, f"/rules/{LINK}.yaml", 30.0, 0.001, NOW, (rule,)),)
+    lints = (RuleLint(BOLD, CLICK, "fail", "PROM_RULE_NO_SERIES", (HOSTILE, CLICK), HOSTILE),)
+    return AlertsData(merge_alerts(prom, am, []), groups, lints, NOW, f"http://{CLICK}", LINK, (HOSTILE,))
+
+
+async def test_alerts_hostile_both_tabs_and_detail() -> None:
+    app = static_app("alerts", alerts_data())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "5")
+        assert screen.error is None, screen.error
+        assert_inert(app, CLICK)
+        await assert_click_is_inert(pilot)
+        for _ in range(4):
+            await pilot.press("down")
+            await pilot.pause()
+            assert_inert(app)
+        table = screen.query_one("#alerts-table")
+        for key in table.visible_keys():
+            if key.startswith("a:"):
+                table.move_cursor(row=table.get_row_index(key))
+                await pilot.pause()
+                screen.action_show_detail()
+                await pilot.pause()
+                assert_inert(app)
+                await assert_click_is_inert(pilot)
+                await pilot.press("escape")
+                await pilot.pause()
+                screen.action_follow_link()  # links built from hostile labels
+                await settle(pilot)
+                assert_inert(app)
+                if app.current_mode != "alerts":
+                    await pilot.press("5")
+                    await settle(pilot)
+                    screen = app.screen
+                    table = screen.query_one("#alerts-table")
+        await pilot.press("t")
+        await pilot.pause()
+        assert_inert(app)
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert_inert(app)
+        await assert_click_is_inert(pilot)
+
+
+# -- Triage -----------------------------------------------------------------------------------------------
+
+def triage_result() -> Any:
+    from checks.model import FlowResult, Step
+
+    steps = (Step("D1", HOSTILE, "pass", evidence=(HOSTILE,)),
+             Step(CLICK, f"title {CLICK}", "fail", f"CODE{BOLD}", (HOSTILE, "line1\nline2 " + CLICK, "x" * 50_000),
+                  f"kubectl {CLICK}\n{LINK}\n{ANSI}"),
+             Step("D3", BOLD, "warn", None, (CLOSE,), CLOSE))
+    return FlowResult(f"dragonfly{CLOSE}", {"user": CLICK, "app": HOSTILE}, steps)
+
+
+async def test_triage_hostile_targets_and_result() -> None:
+    from checks.targets import Target
+
+    targets = [Target(f"ns/{CLICK}", "Deployment", BOLD, LINK, HOSTILE), Target(CLOSE, "StatefulSet", CLOSE)]
+    app = static_app("triage", targets)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "6")
+        assert screen.error is None, screen.error
+        assert_inert(app, f"ns/{CLICK}")
+        await assert_click_is_inert(pilot)
+        screen.show_result(triage_result())
+        await pilot.pause()
+        for _ in range(3):
+            assert_inert(app)
+            await assert_click_is_inert(pilot)
+            screen.query_one("#steps").focus()
+            await pilot.press("down")
+            await pilot.pause()
+        await pilot.press("c")  # copies the fix: a notification names the step id
+        await pilot.pause()
+        assert_inert(app)
+
+
+# -- the shell: command line, breadcrumbs, links with hostile subjects ---------------------------------------
+
+async def test_command_line_and_links_with_markup() -> None:
+    app = static_app("dragonfly", dragonfly_data())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        for command in (f"df {CLOSE}", f"df {CLICK}", f"pg {CLOSE}", f"s3 {CLICK}", f"{CLOSE}", f"alerts {CLOSE}",
+                        f"triage {CLICK}"):
+            app.run_command_line(command)
+            await settle(pilot)
+            assert_inert(app)
+            await assert_click_is_inert(pilot)
+        app.open_pane("dragonfly", user=CLICK)
+        await settle(pilot)
+        assert_inert(app, CLICK)
+
+
+def test_hostile_values_reach_the_panes_unchanged() -> None:
+    """The data objects keep the server text as it came (the panes make it inert, not the parsers)."""
+    view = dragonfly_data()
+    assert {CLICK, LINK, "[/]"} <= {u.name for u in view.users}
+    assert any(ANSI in u.name for u in view.users) and any(BAD in u.name for u in view.users)
+    assert all("plaintext-[bold]pw" not in u.source_rule for u in view.users)
+    assert any(HOSTILE in e.revealed or CLICK in e.command for e in view.slowlog)
+    data = rustfs_data()
+    assert any(p.issues for p in data.identity.policies)
