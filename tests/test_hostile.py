@@ -9,10 +9,14 @@ a malformed ACL source line and a malformed policy document.
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
+
+import pytest
 
 from checks.config import Config
 from tui.app import make_app
@@ -462,3 +466,178 @@ def test_hostile_values_reach_the_panes_unchanged() -> None:
     assert any(HOSTILE in e.revealed or CLICK in e.command for e in view.slowlog)
     data = rustfs_data()
     assert any(p.issues for p in data.identity.policies)
+
+
+# -- the lab: hostile data on real servers ---------------------------------------------------------------------
+
+DENIALS = 10_000
+WEIRD_BUCKETS = ("0weird.bucket--name-9", "x-1.y-2.z-3", "b" * 63)
+HOSTILE_USERS = (CLICK, CLOSE, LINK, f"ansi{ANSI}red", f"bell\x07{BOLD}")
+"""ACL user names Redis accepts (no space, no NUL) made of markup and control characters."""
+HOSTILE_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:[bold]Get*", "s3:ListBucket"], "Resource": "arn:aws:s3:::[/]*"},
+    {"Effect": "Allow", "Action": "s3:*", "Resource": f"arn:aws:s3:::{CLICK}"}]}
+"""Syntactically valid for the IAM API, nonsense for S3: markup in actions and resources."""
+ACL_GARBAGE = f"\nuser\nnot a user line {CLICK}\nuser broken on #nothex ~* {ANSI}\nuser half on ({CLOSE} ~a +get\n"
+"""Malformed lines appended to the ACL source ConfigMap."""
+
+
+def _admin_redis(state: dict[str, Any]) -> Any:
+    import redis
+
+    from lab.access import plan_of
+
+    return redis.Redis(host=state["redis"]["host"], port=state["redis"]["port"], username="default",
+                       password=plan_of(state)["redis"]["default"]["live"], socket_timeout=30)
+
+
+def _admin_aws(state: dict[str, Any], service: str) -> Any:
+    import boto3
+
+    from lab.access import plan_of
+
+    admin = plan_of(state)["s3_admin"]
+    return boto3.client(service, endpoint_url=state["s3"]["url"], aws_access_key_id=admin["access_key"],
+                        aws_secret_access_key=admin["secret_key"], region_name=state["s3"].get("region", "us-east-1"))
+
+
+@pytest.fixture(scope="module")
+def hostile_lab(scratch_lab: dict[str, Any]) -> dict[str, Any]:
+    """The scratch lab with hostile data planted on its real servers."""
+    import redis
+    from kubernetes import client as k8s
+
+    from lab.access import kube_client
+
+    r = _admin_redis(scratch_lab)
+    for name in HOSTILE_USERS:
+        r.execute_command("ACL", "SETUSER", name, "on", "nopass", f"~{BOLD}*", "+@read", "-@dangerous")
+    # 10,000 ACL LOG entries: a user denied on 10,000 distinct keys (ACL LOG keeps acllog-max-len entries)
+    r.config_set("acllog-max-len", str(DENIALS))
+    r.execute_command("ACL", "SETUSER", "hostile-denied", "on", ">hostile-test-pw", "~allowed:*", "+get")
+    denied = redis.Redis(host=scratch_lab["redis"]["host"], port=scratch_lab["redis"]["port"],
+                         username="hostile-denied", password="hostile-test-pw", socket_timeout=60)
+    pipe = denied.pipeline(transaction=False)
+    for i in range(DENIALS):
+        pipe.get(f"{CLICK}:{i}")
+    pipe.execute(raise_on_error=False)
+    denied.close()
+    for name in (CLICK, CLOSE):  # AUTH failures under markup user names
+        probe = redis.Redis(host=scratch_lab["redis"]["host"], port=scratch_lab["redis"]["port"], socket_timeout=5)
+        try:
+            probe.execute_command("AUTH", name, "wrong")
+        except redis.RedisError:
+            pass
+        probe.close()
+    assert len(r.execute_command("ACL", "LOG", str(DENIALS * 2))) >= DENIALS
+    # a 1 MB value logged by SLOWLOG (everything is slow for a moment)
+    before = r.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
+    r.config_set("slowlog-log-slower-than", "0")
+    try:
+        r.set(f"{BOLD}big{CLOSE}", (HOSTILE * 20_000)[:MB])
+        r.execute_command("ECHO", CLICK)
+    finally:
+        r.config_set("slowlog-log-slower-than", before)
+    r.close()
+    # S3: weird but valid bucket names, a hostile object key, a nonsense bucket policy, a markup IAM policy
+    s3 = _admin_aws(scratch_lab, "s3")
+    for bucket in WEIRD_BUCKETS:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=WEIRD_BUCKETS[0], Key=f"{CLICK}/{ANSI}{BAD}", Body=HOSTILE.encode())
+    s3.put_bucket_policy(Bucket=WEIRD_BUCKETS[0], Policy=json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": f"s3:{BOLD}", "Resource": CLOSE}]}))
+    iam = _admin_aws(scratch_lab, "iam")
+    arn = iam.create_policy(PolicyName="hostile-policy", PolicyDocument=json.dumps(HOSTILE_POLICY))["Policy"]["Arn"]
+    iam.create_user(UserName="hostile-user")
+    iam.attach_user_policy(UserName="hostile-user", PolicyArn=arn)
+    # the ACL source ConfigMap gets malformed lines
+    core = k8s.CoreV1Api(kube_client(scratch_lab))
+    cm = core.read_namespaced_config_map("dragonfly-acl", "cache")
+    key = next(iter(cm.data))
+    core.patch_namespaced_config_map("dragonfly-acl", "cache", {"data": {key: cm.data[key] + ACL_GARBAGE}})
+    return scratch_lab
+
+
+def _lab_app(state: dict[str, Any]) -> Any:
+    from tests.labtools import lab_config, lab_connections
+
+    return make_app(replace(lab_config(state), refresh_interval=0.0), connections=lab_connections(state))
+
+
+async def test_lab_dragonfly_pane_with_hostile_server(hostile_lab: dict[str, Any]) -> None:
+    app = _lab_app(hostile_lab)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        start = time.monotonic()
+        screen = await open_pane(pilot, "2")
+        assert time.monotonic() - start < 30, "the pane took too long with 10,000 denials and a 1 MB value"
+        assert screen.error is None, screen.error
+        names = screen.query_one("#users").visible_keys()
+        assert set(HOSTILE_USERS) <= set(names) and "hostile-denied" in names
+        assert_inert(app, CLICK)
+        await assert_click_is_inert(pilot)
+        for name in (*HOSTILE_USERS, "hostile-denied"):
+            screen.open_user(name)
+            await pilot.pause()
+            screen.query_one("#dryrun-input").value = ""
+            await pilot.press(*f"GET {name}", "enter")
+            await settle(pilot)
+            assert_inert(app)
+            await assert_click_is_inert(pilot)
+            await pilot.press("escape")
+            await pilot.pause()
+        screen.open_user("hostile-denied")
+        await pilot.pause()
+        denials = screen.query_one("#ud-denials")
+        assert denials.row_count >= 100  # the server's newest entries (clusterdeck reads ACL LOG 128)
+        assert_inert(app, f"{CLICK}:")
+        await pilot.press("escape")
+        for key in ("s", "v", "c", "m"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert_inert(app)
+        big = next(e for e in screen.data.slowlog if e.command.startswith(f"SET {BOLD}big"))
+        assert "redacted" in big.command and len(big.revealed) < 10_000, "the 1 MB value reaches the pane cut short"
+
+
+async def test_lab_rustfs_pane_with_hostile_server(hostile_lab: dict[str, Any]) -> None:
+    app = _lab_app(hostile_lab)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        start = time.monotonic()
+        screen = await open_pane(pilot, "4")
+        assert time.monotonic() - start < 30
+        assert screen.error is None, screen.error
+        assert set(WEIRD_BUCKETS) <= set(screen.query_one("#buckets").visible_keys())
+        assert_inert(app, WEIRD_BUCKETS[0])
+        for tab in ("i", "m", "b"):
+            await pilot.press(tab)
+            await settle(pilot)
+            await settle(pilot)
+            assert_inert(app)
+            await assert_click_is_inert(pilot)
+        await pilot.press("i")
+        await pilot.pause()
+        policies = screen.query_one("#policies")
+        assert "hostile-policy" in policies.visible_keys()
+        policies.focus()
+        policies.move_cursor(row=policies.get_row_index("hostile-policy"))
+        await pilot.pause()
+        assert "hostile-policy" in assert_inert(app)
+        detail = screen.query_one("#identity-detail").content.plain  # scrolls below the screen's bottom
+        assert "s3:[bold]Get*" in detail and f"arn:aws:s3:::{CLICK}" in detail and "S3_POLICY_LINT" in detail
+        await assert_click_is_inert(pilot)
+
+
+def test_lab_flows_still_run_on_hostile_servers(hostile_lab: dict[str, Any]) -> None:
+    from tests.labtools import run_cli, run_cli_json
+
+    for args in (("triage", "dragonfly", "--app", "ai-system/litellm"), ("triage", "dragonfly", "--app", "automation/n8n"),
+                 ("triage", "rustfs", "--app", "ai-system/litellm"), ("triage", "rustfs", "--app", "monitoring/loki"),
+                 ("triage", "cnpg", "--app", "ai-system/obot"), ("check",)):
+        code, doc = run_cli_json(hostile_lab, *args)
+        assert code in (0, 1), (args, code, doc)
+        text = json.dumps(doc)
+        assert "Traceback" not in text
+    code, doc = run_cli_json(hostile_lab, "triage", "dragonfly", "--app", "ai-system/litellm")
+    assert doc["root_cause"]["code"] == "DF_PASSWORD_MISMATCH"  # the planted fault is still found
+    proc = run_cli(hostile_lab, "check", "--output", "text")
+    assert proc.returncode in (0, 1) and not _CONTROL.search(proc.stdout.replace("\n", "")), proc.stdout[-2000:]
