@@ -13,7 +13,9 @@ _NOPERM_72_CMD = re.compile(r"user (?P<user>\S+) has no permissions to run the '
 _NOPERM_70_CMD = re.compile(r"this user has no permissions to run the '(?P<cmd>[^']*)' command", re.I)
 _NOPERM_DRY_KEY = re.compile(r"this user has no permissions to access the '(?P<key>[^']*)' key", re.I)
 _NOPERM_DRY_CHAN = re.compile(r"this user has no permissions to access the '(?P<chan>[^']*)' channel", re.I)
-_NOPERM_DF = re.compile(r"(?:NOPERM\s+)?(?P<user>\S+) has no ACL permissions", re.I)
+# (?<!\S): a match starts only where a word starts (the leftmost match did anyway), so a long word costs
+# linear time (1 MB without a space took minutes: every offset re-scanned the rest of the word)
+_NOPERM_DF = re.compile(r"(?<!\S)(?:NOPERM\s+)?(?P<user>\S+) has no ACL permissions", re.I)
 
 
 @dataclass(frozen=True)
