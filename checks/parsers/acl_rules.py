@@ -16,19 +16,31 @@ from checks.parsers.acl import AclListing, AclUser, hashes_equal
 from checks.parsers.acl_categories import ALL_KNOWN, CATEGORIES, DANGEROUS
 
 
+_STAR = None
+"""A `*` among the glob tokens; every other token is a one-character regex."""
+
+
+@lru_cache(maxsize=1024)
+def _char(expr: str) -> re.Pattern[str]:
+    return re.compile(expr, re.DOTALL)
+
+
 @lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a Redis `stringmatchlen` glob (`*`, `?`, `[a-z]`, `[^x]`, `\\x`) to a regex."""
-    out, i, n = [], 0, len(pattern)
+def _glob_tokens(pattern: str) -> tuple[re.Pattern[str] | None, ...]:
+    """Tokens of a Redis `stringmatchlen` glob (`*`, `?`, `[a-z]`, `[^x]`, `\\x`): None for `*`, else a
+    regex matching exactly one character."""
+    out: list[re.Pattern[str] | None] = []
+    i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "*":
-            out.append(".*")
+            if not out or out[-1] is not _STAR:  # `**` is `*`
+                out.append(_STAR)
         elif c == "?":
-            out.append(".")
+            out.append(_char("."))
         elif c == "\\" and i + 1 < n:
             i += 1
-            out.append(re.escape(pattern[i]))
+            out.append(_char(re.escape(pattern[i])))
         elif c == "[":
             j = i + 1
             neg = j < n and pattern[j] == "^"
@@ -47,22 +59,45 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
                     body.append(re.escape(pattern[j]))
                 j += 1
             if not body:
-                out.append("(?!)" if not neg else ".")
+                out.append(_char("(?!)" if not neg else "."))
             else:
-                out.append(("[^" if neg else "[") + "".join(body) + "]")
+                out.append(_char(("[^" if neg else "[") + "".join(body) + "]"))
             i = j  # at ']' (or end)
         else:
-            out.append(re.escape(c))
+            out.append(_char(re.escape(c)))
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    return tuple(out)
 
 
 def glob_match(pattern: str, text: str) -> bool:
-    """Redis-style glob match of the whole `text` (case-sensitive, like Redis keys)."""
+    """Redis-style glob match of the whole `text` (case-sensitive, like Redis keys).
+
+    Greedy matching that backs up only to the last `*`: O(len(text) × len(pattern)) at worst, where a
+    backtracking regex is exponential in the number of `*` (an ACL pattern `~*a*a*a*…` is hostile input).
+    """
     try:
-        return _glob_regex(pattern).fullmatch(text) is not None
+        tokens = _glob_tokens(pattern)
     except re.error:
         return False
+    ti = pi = 0
+    star, mark = -1, 0
+    nt, np_ = len(text), len(tokens)
+    while ti < nt:
+        if pi < np_ and tokens[pi] is not _STAR and tokens[pi].fullmatch(text[ti]):  # type: ignore[union-attr]
+            ti += 1
+            pi += 1
+        elif pi < np_ and tokens[pi] is _STAR:
+            star, mark = pi, ti
+            pi += 1
+        elif star >= 0:
+            pi = star + 1
+            mark += 1
+            ti = mark
+        else:
+            return False
+    while pi < np_ and tokens[pi] is _STAR:
+        pi += 1
+    return pi == np_
 
 
 def _key_rules(user: AclUser) -> list[tuple[str, str]]:
