@@ -177,7 +177,7 @@ def _doc(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(unquote(value))
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
     return value if isinstance(value, dict) else {}
 

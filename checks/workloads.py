@@ -187,7 +187,7 @@ def _template_hash(template: PodTemplate, secret: KubeSecret) -> tuple[str, str]
     if raw:
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if isinstance(doc, dict) and doc.get("name") == secret.name and str(doc.get("type", "")).upper() == "SECRET":
             return str(doc.get("hash", "")), RELOADER_LAST_RELOADED

@@ -72,7 +72,7 @@ def lint_policy(name: str, document: Any, bucket: str | None = None) -> list[Pol
     if isinstance(document, (bytes, str)):
         try:
             document = json.loads(document)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return [PolicyLintIssue("S3_POLICY_LINT", f"policy {name!r} is not valid JSON: {exc}", "", name)]
     if not isinstance(document, dict):
         return [PolicyLintIssue("S3_POLICY_LINT", f"policy {name!r} is not a JSON object", "", name)]

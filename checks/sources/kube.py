@@ -139,7 +139,7 @@ class KubeSource:
             return None
         try:
             doc = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
                               "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
         return doc if isinstance(doc, dict) else {}

@@ -49,7 +49,7 @@ def _status_message(body: Any) -> str:
         return ""
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.strip().splitlines()[0][:200] if body.strip() else ""
     msg = doc.get("message") if isinstance(doc, dict) else None
     return str(msg).strip().splitlines()[0][:300] if msg else ""

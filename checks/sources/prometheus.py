@@ -191,7 +191,7 @@ def _http_get(session: Any, system: str, base: str, path: str, params: Any, time
                           kind="notfound")
     try:
         body = resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SourceError(system, "Unexpected answer", f"GET {path}: HTTP {resp.status_code}, not JSON") from None
     if isinstance(body, dict) and body.get("status") == "error":
         raise SourceError(system, f"API error ({body.get('errorType', 'error')})",

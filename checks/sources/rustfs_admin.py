@@ -82,7 +82,7 @@ def _policy_doc(value: Any) -> dict[str, Any]:
     if isinstance(value, (bytes, str)):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
     if isinstance(value, dict) and isinstance(value.get("Policy"), (dict, str)):  # info-canned-policy v2
         return _policy_doc(value["Policy"])
@@ -153,7 +153,7 @@ class RustfsAdmin:
             raise SourceError(SYSTEM, "Admin API error", f"GET {route}: HTTP {resp.status_code} {code}")
         try:
             return resp.json() if body.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SourceError(SYSTEM, "Unexpected answer", f"GET {route}: not JSON (is this RustFS?)") from None
 
     # ------------------------------------------------------------------ routes
@@ -215,6 +215,6 @@ def _code(body: str) -> str:
             return body[start + len(tag) + 2:end]
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     return str(data.get("Code") or data.get("code") or "") if isinstance(data, dict) else ""
