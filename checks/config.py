@@ -73,6 +73,8 @@ class Config:
     """Seconds any single remote call may take."""
     refresh_interval: float = 10.0
     """Seconds between auto-refreshes of a visible pane; 0 disables polling."""
+    reveal_seconds: float = 5.0
+    """Seconds a secret revealed on purpose (ctrl+s in a CNPG role's detail) stays on screen; 0 disables it."""
     kubeconfig: str = ""
     context: str = ""
     namespace: str = ""

@@ -16,6 +16,7 @@ from screens import cnpg_render as render
 from screens.base import PaneScreen
 from screens.prepared import Prepared
 from tui.safe import clean
+from tui.widgets.reveal import SecretReveal
 from tui.widgets.table import FilterableTable
 
 PANELS = (("spec", render.panel_spec), ("status", render.panel_status), ("secret", render.panel_secret),
@@ -30,6 +31,7 @@ class CnpgScreen(PaneScreen):
     BINDINGS = [
         Binding("t", "triage_role", "Triage role", id="cnpg.triage"),
         Binding("c", "copy_fix", "Copy fix", id="cnpg.copy"),
+        Binding("ctrl+s", "reveal_secret", "Reveal password", id="cnpg.reveal"),
     ]
 
     def __init__(self) -> None:
@@ -45,6 +47,7 @@ class CnpgScreen(PaneScreen):
         yield VerticalScroll(id="cnpg-clusters")
         with Vertical(id="cnpg-detail"):
             yield Static("", id="detail-title")
+            yield SecretReveal(id="detail-reveal")
             with Horizontal(id="detail-sources"):
                 for name, _ in PANELS:
                     yield Static("", id=f"src-{name}", classes="source")
@@ -138,6 +141,7 @@ class CnpgScreen(PaneScreen):
         self.query_one("#detail-verdict-box").scroll_home(animate=False)
         ns, cluster, role = key.split("/", 2)
         self.set_crumbs(["CNPG", f"{ns}/{cluster}", role])
+        self.refresh_bindings()
 
     def _fill_detail(self, key: str) -> None:
         row = self.data.role(key) if self.data is not None else None
@@ -153,14 +157,56 @@ class CnpgScreen(PaneScreen):
         self.query_one("#detail-title", Static).update(title)
         for name, fn in PANELS:
             self.query_one(f"#src-{name}", Static).update(fn(row))
+        self._mask_password(row)
         verdict = render.verdict(row.steps) if row.steps else Text(clean(row.reason), style="dim")
         verdict.append("\nesc: back · t: run the full flow (real login) · c: copy the fix", style="dim")
         self.query_one("#detail-verdict", Static).update(verdict)
 
+    # -- the one secret that can be revealed: the role's password, read from its Secret on demand ----------
+    def _mask_password(self, row: Any) -> None:
+        s = row.secret
+        if s is None or not s.name or not s.exists:
+            self.query_one("#detail-reveal", SecretReveal).set_masked("password", "no Secret to read it from")
+            return
+        seconds = self.app.config.reveal_seconds  # type: ignore[attr-defined]
+        hint = f"ctrl+s shows it for {seconds:g} s" if seconds > 0 else "revealing is off (reveal_seconds = 0)"
+        self.query_one("#detail-reveal", SecretReveal).set_masked(
+            f"password in Secret {row.cluster.split('/', 1)[0]}/{s.name}", s.password, hint)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reveal_secret":
+            return self.detail_key is not None  # only in a role's detail (and only there in the key bar)
+        return True
+
+    def action_reveal_secret(self) -> None:
+        """Show the open role's password for `reveal_seconds`, read from its Secret now; never stored."""
+        row = self.data.role(self.detail_key) if self.data is not None and self.detail_key else None
+        seconds = self.app.config.reveal_seconds  # type: ignore[attr-defined]
+        if row is None:
+            return
+        if seconds <= 0:
+            self.notify("revealing secrets is off (reveal_seconds = 0 in the config)", severity="warning")
+            return
+        s = row.secret
+        if s is None or not s.name or not s.exists:
+            self.notify("this role has no password Secret", severity="warning")
+            return
+        self.query_one("#detail-reveal", SecretReveal).reveal_secret(
+            row.cluster.split("/", 1)[0], s.name, self.app.config.cnpg.password_key, seconds)  # type: ignore[attr-defined]
+
+    def on_screen_suspend(self) -> None:  # PaneScreen's handler runs too (Textual dispatches along the MRO)
+        self.query_one("#detail-reveal", SecretReveal).hide()  # leaving the pane hides a revealed password
+
     def go_back(self) -> bool:
         if self.detail_key is None:
             return False
+        reveal = self.query_one("#detail-reveal", SecretReveal)
+        if reveal.revealed:  # esc first hides a revealed password
+            reveal.hide()
+            return True
+        reveal.set_masked("", "")
         key, self.detail_key = self.detail_key, None
+        self.refresh_bindings()
         self.query_one("#cnpg-detail").display = False
         self.query_one("#cnpg-clusters").display = True
         self.query_one("#cnpg-summary").display = True

@@ -18,7 +18,7 @@ Filter           /regex filters the table, /!regex inverts, esc closes
 Navigation       enter opens a row, esc goes back, ctrl+p command palette
 Refresh          r reloads the pane, p pauses auto-refresh
 Writes           off unless started with --allow-writes; each write is confirmed and audited
-Secrets          never shown; only fingerprints (sha256 prefixes)
+Secrets          only fingerprints (sha256 prefixes); in a CNPG role's detail ctrl+s shows its password for a few s
 """
 
 
