@@ -510,7 +510,7 @@ def hostile_lab(scratch_lab: dict[str, Any]) -> dict[str, Any]:
     from lab.access import kube_client
 
     r = _admin_redis(scratch_lab)
-    for name in HOSTILE_USERS:
+    for name in (*HOSTILE_USERS, BAD_BYTES):
         r.execute_command("ACL", "SETUSER", name, "on", "nopass", f"~{BOLD}*", "+@read", "-@dangerous")
     # 10,000 ACL LOG entries: a user denied on 10,000 distinct keys (ACL LOG keeps acllog-max-len entries)
     r.config_set("acllog-max-len", str(DENIALS))
@@ -573,6 +573,7 @@ async def test_lab_dragonfly_pane_with_hostile_server(hostile_lab: dict[str, Any
         assert screen.error is None, screen.error
         names = screen.query_one("#users").visible_keys()
         assert set(HOSTILE_USERS) <= set(names) and "hostile-denied" in names
+        assert BAD in names, "a user name that is not UTF-8 is listed, its bad bytes as \ufffd"
         assert_inert(app, CLICK)
         await assert_click_is_inert(pilot)
         for name in (*HOSTILE_USERS, "hostile-denied"):
