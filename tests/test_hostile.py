@@ -564,6 +564,7 @@ def _lab_app(state: dict[str, Any]) -> Any:
     return make_app(replace(lab_config(state), refresh_interval=0.0), connections=lab_connections(state))
 
 
+@pytest.mark.lab
 async def test_lab_dragonfly_pane_with_hostile_server(hostile_lab: dict[str, Any]) -> None:
     app = _lab_app(hostile_lab)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -600,6 +601,7 @@ async def test_lab_dragonfly_pane_with_hostile_server(hostile_lab: dict[str, Any
         assert "redacted" in big.command and len(big.revealed) < 10_000, "the 1 MB value reaches the pane cut short"
 
 
+@pytest.mark.lab
 async def test_lab_rustfs_pane_with_hostile_server(hostile_lab: dict[str, Any]) -> None:
     app = _lab_app(hostile_lab)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -628,6 +630,7 @@ async def test_lab_rustfs_pane_with_hostile_server(hostile_lab: dict[str, Any]) 
         await assert_click_is_inert(pilot)
 
 
+@pytest.mark.lab
 def test_lab_flows_still_run_on_hostile_servers(hostile_lab: dict[str, Any]) -> None:
     from tests.labtools import run_cli, run_cli_json
 
