@@ -65,11 +65,12 @@ def findings_junit(findings: Iterable[Finding]) -> str:
         for f in items:
             name = quoteattr(_clean(f"{f.id} {f.subject}: {f.title}"))
             out.append(f"    <testcase classname={quoteattr(system)} name={name}>")
-            body = escape(_clean("\n".join(f.evidence + ((f"fix: {f.fix}",) if f.fix else ()))))
+            items = f.evidence + ((f"fix: {f.fix}",) if f.fix else ())
+            body = escape("\n".join(_clean(line) for item in items for line in item.splitlines()))
             if f.status == "fail":
-                out.append(f"      <failure message={quoteattr(f.code or f.title)}>{body}</failure>")
+                out.append(f"      <failure message={quoteattr(_clean(f.code or f.title))}>{body}</failure>")
             elif f.status == "error":
-                out.append(f"      <error message={quoteattr(f.code or f.title)}>{body}</error>")
+                out.append(f"      <error message={quoteattr(_clean(f.code or f.title))}>{body}</error>")
             elif f.status == "skip":
                 out.append(f"      <skipped message={quoteattr(_clean(f.evidence[0] if f.evidence else ''))}/>")
             elif f.status == "warn":
