@@ -12,6 +12,7 @@ import html
 import json
 import re
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -457,6 +458,24 @@ async def test_command_line_and_links_with_markup() -> None:
         assert_inert(app, CLICK)
 
 
+def test_text_json_and_junit_reports_of_hostile_findings() -> None:
+    """The CLI's renderings: text without control characters, JSON and JUnit that parse, line breaks kept."""
+    from checks import report
+    from checks.model import Finding
+
+    findings = [Finding("dragonfly", HOSTILE, "D8", f"title {HOSTILE}", status, CLICK if status == "fail" else None,
+                        (f"line1 {HOSTILE}\nline2", CTRL), f"fix1 {ANSI}\nfix2") for status in ("fail", "error", "warn",
+                                                                                          "skip", "pass")]
+    text = report.findings_text(findings) + report.flow_text(triage_result())
+    assert not any(_CONTROL.search(line) for line in text.splitlines()) and CLICK in text
+    assert json.loads(report.findings_json(findings))["findings"][0]["subject"] == HOSTILE
+    assert json.loads(report.flow_json(triage_result()))["subject"]["user"] == CLICK
+    root = ET.fromstring(report.findings_junit(findings).encode())
+    failure = next(root.iter("failure"))
+    assert "line1" in failure.text and "\nline2" in failure.text and "\nfix2" in failure.text
+    assert not _CONTROL.search(failure.attrib["message"])
+
+
 def test_hostile_values_reach_the_panes_unchanged() -> None:
     """The data objects keep the server text as it came (the panes make it inert, not the parsers)."""
     view = dragonfly_data()
@@ -550,6 +569,21 @@ def hostile_lab(scratch_lab: dict[str, Any]) -> dict[str, Any]:
     arn = iam.create_policy(PolicyName="hostile-policy", PolicyDocument=json.dumps(HOSTILE_POLICY))["Policy"]["Arn"]
     iam.create_user(UserName="hostile-user")
     iam.attach_user_policy(UserName="hostile-user", PolicyArn=arn)
+    # a workload whose env names markup identities (literal values: valid in any cluster)
+    from kubernetes import client as k8s_client
+
+    env = [{"name": "REDIS_HOST", "value": "dragonfly.cache.svc"}, {"name": "REDIS_PORT", "value": "6379"},
+           {"name": "REDIS_USERNAME", "value": CLICK}, {"name": "REDIS_PASSWORD", "value": f"pw{BOLD}"},
+           {"name": "PGHOST", "value": "ai-postgres-rw.ai-system.svc"}, {"name": "PGUSER", "value": LINK},
+           {"name": "PGPASSWORD", "value": f"pw{CLOSE}"}, {"name": "AWS_ACCESS_KEY_ID", "value": f"AK{BOLD}"},
+           {"name": "AWS_SECRET_ACCESS_KEY", "value": f"sk{CLICK}"}, {"name": "S3_BUCKET", "value": CLOSE},
+           {"name": "AWS_ENDPOINT_URL", "value": "http://rustfs-svc.storage.svc:9000"}]
+    k8s_client.AppsV1Api(kube_client(scratch_lab)).create_namespaced_deployment("automation", {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "hostile-app", "namespace": "automation", "annotations": {"note": HOSTILE}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "hostile-app"}},
+                 "template": {"metadata": {"labels": {"app": "hostile-app"}},
+                              "spec": {"containers": [{"name": "app", "image": "x", "env": env}]}}}})
     # the ACL source ConfigMap gets malformed lines
     core = k8s.CoreV1Api(kube_client(scratch_lab))
     cm = core.read_namespaced_config_map("dragonfly-acl", "cache")
@@ -631,12 +665,39 @@ async def test_lab_rustfs_pane_with_hostile_server(hostile_lab: dict[str, Any]) 
 
 
 @pytest.mark.lab
+async def test_lab_triage_of_a_workload_with_markup_identities(hostile_lab: dict[str, Any]) -> None:
+    from textual.widgets import Input, Select
+
+    app = _lab_app(hostile_lab)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_pane(pilot, "6")
+        assert "automation/hostile-app" in screen.query_one("#targets").visible_keys()
+        assert_inert(app, "automation/hostile-app")
+        for flow in ("dragonfly", "cnpg", "rustfs"):
+            screen.query_one("#flow-select", Select).value = flow
+            screen.query_one("#app-input", Input).value = "automation/hostile-app"
+            screen.action_run_flow()
+            await settle(pilot)
+            assert screen.result is not None and screen.result.flow == flow
+            steps = screen.query_one("#steps")
+            steps.focus()
+            for row in range(steps.row_count):
+                steps.move_cursor(row=row)
+                await pilot.pause()
+                assert_inert(app)
+            await assert_click_is_inert(pilot)
+        text = str(screen.query_one("#step-detail").content) + "".join(screen_lines(app))
+        assert f"sk{CLICK}" not in text and f"pw{BOLD}" not in text, "literal passwords stay hidden"
+
+
+@pytest.mark.lab
 def test_lab_flows_still_run_on_hostile_servers(hostile_lab: dict[str, Any]) -> None:
     from tests.labtools import run_cli, run_cli_json
 
     for args in (("triage", "dragonfly", "--app", "ai-system/litellm"), ("triage", "dragonfly", "--app", "automation/n8n"),
                  ("triage", "rustfs", "--app", "ai-system/litellm"), ("triage", "rustfs", "--app", "monitoring/loki"),
-                 ("triage", "cnpg", "--app", "ai-system/obot"), ("check",)):
+                 ("triage", "cnpg", "--app", "ai-system/obot"), ("triage", "dragonfly", "--app", "automation/hostile-app"),
+                 ("triage", "rustfs", "--app", "automation/hostile-app"), ("check",)):
         code, doc = run_cli_json(hostile_lab, *args)
         assert code in (0, 1), (args, code, doc)
         text = json.dumps(doc)
@@ -645,3 +706,6 @@ def test_lab_flows_still_run_on_hostile_servers(hostile_lab: dict[str, Any]) -> 
     assert doc["root_cause"]["code"] == "DF_PASSWORD_MISMATCH"  # the planted fault is still found
     proc = run_cli(hostile_lab, "check", "--output", "text")
     assert proc.returncode in (0, 1) and not _CONTROL.search(proc.stdout.replace("\n", "")), proc.stdout[-2000:]
+    proc = run_cli(hostile_lab, "check", "--output", "junit")
+    assert proc.returncode in (0, 1)
+    ET.fromstring(proc.stdout.encode())  # valid XML whatever the servers said
