@@ -95,6 +95,18 @@ class ClusterDeck(App):
         and Textual would parse them as markup (`[/]` raised MarkupError, `[@click=…]` made an action)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def _fatal_error(self) -> None:
+        """Textual's crash report without local variables (Textual prints them by default): a frame may hold
+        a password being compared, probed or revealed, and the report lands in a terminal or a CI log."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        report = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        self._close_messages_no_wait()
+
     # -- shared state -------------------------------------------------------------------
     @property
     def conns(self) -> Any:
