@@ -447,3 +447,42 @@ def test_write_probes_and_audit_log_leak_nothing(scratch_lab: dict[str, Any], ow
     out.add("audit log", audit.read_bytes())
     _scan_own_files(own_dirs, out)
     out.assert_clean(scratch_lab["_secrets"])
+
+
+# -- a crash report -----------------------------------------------------------------------------------------------
+
+async def test_a_crash_report_shows_no_local_variables() -> None:
+    """Textual reports a crash with every frame's locals; a frame holding a secret must not reach that report
+    (it is printed to the terminal, often a CI log)."""
+    from rich.console import Console
+    from textual.app import App
+
+    from checks.config import Config
+    from checks.overview import Overview
+
+    import secrets
+
+    marker = "crash-" + secrets.token_hex(12)  # made at run time: the report quotes source lines
+
+    def compare(password: str) -> None:
+        raise RuntimeError("comparison failed")
+
+    async def report(fatal: Any) -> str:
+        app = make_app(Config(refresh_interval=0, kubeconfig="/nonexistent/crash-test"),
+                       static_data={"overview": Overview("ctx", (), ())})
+        async with app.run_test(size=SIZE):
+            try:
+                compare(marker)
+            except RuntimeError:
+                fatal(app)
+                rendered = list(app._exit_renderables)
+                app._exit_renderables.clear()
+        console = Console(record=True, width=150, file=open("/dev/null", "w"))
+        for renderable in rendered:
+            console.print(renderable)
+        return console.export_text()
+
+    assert marker in await report(App._fatal_error), "Textual's own report shows locals: the test can tell"
+    text = await report(lambda app: app._fatal_error())
+    assert "comparison failed" in text and "compare" in text
+    assert marker not in text and marker[:12] not in text
