@@ -65,8 +65,8 @@ def _finished_flow() -> FlowResult:
         Step("D4", "password accepted", "fail", "DF_PASSWORD_MISMATCH",
              ("AUTH litellm with the app's password (sha256:5d41402a) → WRONGPASS",
               "live ACL hash sha256:e3b0c442 = ACL source hash: the app Secret is the stale side"),
-             "kubectl -n ai-system create secret generic litellm-env --from-literal=LITELLM_REDIS_PASSWORD=… "
-             "--dry-run=client -o yaml | kubectl apply -f -\nkubectl -n ai-system rollout restart deploy/litellm"),
+             "kubectl -n ai-system edit secret litellm-env   # set key LITELLM_REDIS_PASSWORD to the live ACL's\n"
+             "kubectl -n ai-system rollout restart deploy/litellm"),
         Step("D5", "key prefix allowed", "pass"),
         Step("D6", "commands allowed", "pass"),
         Step("D7", "recent denials", "warn", evidence=("2 AUTH denials for litellm in ACL LOG, last 3m ago",)),
