@@ -167,27 +167,61 @@ def _am_state(am: AmAlert) -> str:
     return "suppressed" if am.state == "suppressed" else ""
 
 
+class _AmIndex:
+    """Alertmanager alerts not matched yet, in their order, indexed by label pair: a match is the first
+    unmatched one with the same labels, else the first whose labels include the Prometheus alert's (found among
+    the alerts sharing its rarest label pair, not by scanning them all: thousands of alerts are merged)."""
+
+    def __init__(self, am: Iterable[AmAlert]) -> None:
+        self.alerts = list(am)
+        self.used = [False] * len(self.alerts)
+        self.exact: dict[frozenset[tuple[str, str]], list[int]] = {}
+        self.by_pair: dict[tuple[str, str], list[int]] = {}
+        for i, m in enumerate(self.alerts):
+            items = frozenset(m.labels.items())
+            self.exact.setdefault(items, []).append(i)
+            for pair in items:
+                self.by_pair.setdefault(pair, []).append(i)
+
+    def _first(self, indices: Iterable[int], fits: Any) -> int | None:
+        return next((i for i in indices if not self.used[i] and fits(self.alerts[i])), None)
+
+    def take(self, labels: dict[str, str]) -> AmAlert | None:
+        """The match for a Prometheus alert's labels (then no longer unmatched), or None."""
+        items = frozenset(labels.items())
+        i = self._first(self.exact.get(items, ()), lambda m: True)
+        if i is None:
+            postings = [self.by_pair.get(p, []) for p in items] or [range(len(self.alerts))]
+            i = self._first(min(postings, key=len), lambda m: labels.items() <= m.labels.items())
+        if i is None:
+            return None
+        self.used[i] = True
+        return self.alerts[i]
+
+    def left(self) -> list[AmAlert]:
+        """The unmatched ones, in their order."""
+        return [m for m, used in zip(self.alerts, self.used) if not used]
+
+
 def merge_alerts(prom: Iterable[Alert], am: Iterable[AmAlert],
                  clusters: Iterable[tuple[str, str]] = ()) -> tuple[AlertView, ...]:
     """Prometheus alerts enriched with Alertmanager's status (labels ⊆ Alertmanager's, which add the
     external labels); alerts only Alertmanager holds are added as firing. Sorted for display."""
     clusters = tuple(clusters)
-    am_left = list(am)
+    pending = _AmIndex(am)
     out: list[AlertView] = []
     for a in prom:
-        match = next((m for m in am_left if m.labels == a.labels), None) or next(
-            (m for m in am_left if a.labels.items() <= m.labels.items()), None)
+        match = pending.take(a.labels)
         labels = dict(a.labels)
         extra: dict[str, Any] = {}
         if match is not None:
-            am_left.remove(match)
             labels = dict(match.labels)
             extra = dict(source="prometheus+alertmanager", suppressed=_am_state(match),
                          silenced_by=match.silenced_by, inhibited_by=match.inhibited_by, receivers=match.receivers)
         out.append(AlertView(_key(a.labels), a.name, a.state, a.labels.get("severity", ""), labels,
                              dict(a.annotations), a.active_at, a.value, link=link_for(a.name, labels, clusters),
                              **extra))
-    for m in am_left:
+    for m in pending.left():
         out.append(AlertView(_key(m.labels), m.name, "firing", m.labels.get("severity", ""), dict(m.labels),
                              dict(m.annotations), m.starts_at, None, "alertmanager", _am_state(m), m.silenced_by,
                              m.inhibited_by, m.receivers, link_for(m.name, m.labels, clusters)))

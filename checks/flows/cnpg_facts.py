@@ -168,7 +168,7 @@ class RoleFacts:
     @property
     def bucket(self) -> str:
         """The byStatus bucket the role is listed in ('' when none)."""
-        return next((b for b, names in self.cluster.roles_by_status.items() if self.role in names), "")
+        return self.cluster.status_bucket(self.role)
 
     @property
     def cannot_reconcile(self) -> tuple[str, ...]:

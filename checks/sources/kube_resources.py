@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
@@ -178,8 +179,28 @@ class CnpgCluster(KubeObject):
         return f"{self.name}-rw"
 
     def role(self, name: str) -> ManagedRole | None:
-        """The managed role entry with this name, if declared."""
-        return next((r for r in self.managed_roles if r.name == name), None)
+        """The managed role entry with this name, if declared (the first one when declared twice)."""
+        return self._roles_by_name.get(name)
+
+    def status_bucket(self, role: str) -> str:
+        """The first status.managedRolesStatus.byStatus bucket listing `role` ('' when none)."""
+        return self._bucket_of.get(role, "")
+
+    @cached_property
+    def _roles_by_name(self) -> dict[str, ManagedRole]:
+        # an index, built once per object: a view judges every role of a cluster with thousands of them
+        out: dict[str, ManagedRole] = {}
+        for r in self.managed_roles:
+            out.setdefault(r.name, r)
+        return out
+
+    @cached_property
+    def _bucket_of(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for bucket, names in self.roles_by_status.items():
+            for n in names:
+                out.setdefault(n, bucket)
+        return out
 
 
 @dataclass(frozen=True)
