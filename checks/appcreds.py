@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from checks.appcreds_build import build_postgres, build_redis, build_s3
 from checks.appcreds_models import PostgresCredentials, RedisCredentials, S3Credentials
 from checks.config import SecretRef
 from checks.errors import SourceError
-from checks.sources.kube_models import ContainerSpec, EnvVar, KubeSecret, PodTemplate, fingerprint
+from checks.sources.kube_models import ContainerSpec, EnvVar, KubeSecret, KubeWorkload, PodTemplate, fingerprint
 from checks.workloads import SecretUse, secret_uses
 
 if TYPE_CHECKING:
@@ -222,6 +223,32 @@ def _rank(c: Credentials) -> tuple[int, ...]:
     secret = c.password if isinstance(c, (RedisCredentials, PostgresCredentials)) else c.secret_key
     host = c.endpoint if isinstance(c, S3Credentials) else c.host
     return (secret is not None, bool(host), len(c.source), c.group == "")
+
+
+def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) -> None:
+    """List the Secrets (and ConfigMaps) of each namespace whose workloads read some in their env, one list
+    per namespace and kind, concurrently: resolving many workloads' env then asks nothing more (KubeSource
+    answers a get from a list it has just made) instead of one get per object. Best effort: when a list
+    fails, the gets ask one by one as before."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted: set[tuple[str, str]] = set()
+    for w in workloads:
+        for c in w.template.all_containers:
+            kinds = {src.kind for src in c.env_from}
+            kinds |= {v.value_from.kind for v in c.env if v.value_from is not None}
+            wanted |= {(kind, w.namespace) for kind in kinds & {"secret", "configmap"}}
+
+    def one(item: tuple[str, str]) -> None:
+        kind, ns = item
+        try:
+            (kube.list_secrets if kind == "secret" else kube.list_configmaps)(ns)
+        except SourceError:
+            pass
+
+    if wanted:
+        with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
+            list(pool.map(one, sorted(wanted)))
 
 
 def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str) -> AppCredentials:

@@ -68,10 +68,16 @@ def _one(kube: Any, ns: str, ref: str) -> S3App | None:
 
 def find_s3_apps(conns: Any) -> list[S3App]:
     """Every Deployment/StatefulSet with an S3 access key, sorted by app."""
+    from checks.appcreds import prefetch_env_sources
+
     kube = conns.kube
-    refs = [(w.namespace, f"deploy/{w.name}") for w in _list_all(kube.list_deployments)]
-    refs += [(w.namespace, f"sts/{w.name}") for w in _list_all(kube.list_statefulsets)]
     with ThreadPoolExecutor(max_workers=8) as pool:
+        sts = pool.submit(_list_all, kube.list_statefulsets)
+        deploys = _list_all(kube.list_deployments)
+        stateful = sts.result()
+        prefetch_env_sources(kube, [*deploys, *stateful])  # one list per namespace, not one get per Secret
+        refs = [(w.namespace, f"deploy/{w.name}") for w in deploys]
+        refs += [(w.namespace, f"sts/{w.name}") for w in stateful]
         apps = [a for a in pool.map(lambda r: _one(kube, *r), refs) if a is not None]
     return sorted(apps, key=lambda a: a.app)
 

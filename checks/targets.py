@@ -49,9 +49,15 @@ def _target(kube: Any, namespace: str, name: str, kind: str) -> Target | None:
 
 def list_targets(conns: Any) -> list[Target]:
     """Workloads with credentials for at least one shared service, sorted by app."""
+    from checks.appcreds import prefetch_env_sources
+
     kube = conns.kube
-    workloads = [(w.namespace, w.name, "Deployment") for w in kube.list_deployments("*")]
-    workloads += [(w.namespace, w.name, "StatefulSet") for w in kube.list_statefulsets("*")]
     with ThreadPoolExecutor(max_workers=8) as pool:
+        sts = pool.submit(kube.list_statefulsets, "*")
+        deploys = kube.list_deployments("*")
+        stateful = sts.result()
+        prefetch_env_sources(kube, [*deploys, *stateful])  # one list per namespace, not one get per Secret
+        workloads = [(w.namespace, w.name, "Deployment") for w in deploys]
+        workloads += [(w.namespace, w.name, "StatefulSet") for w in stateful]
         found = list(pool.map(lambda w: _target(kube, *w), workloads))
     return sorted((t for t in found if t is not None), key=lambda t: t.app)

@@ -30,6 +30,10 @@ PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
 CILIUM_POLICY = ("cilium.io", "v2", "ciliumnetworkpolicies")
 
 
+UNCACHED_GETS = frozenset({"pods"})
+"""Gets always asked of the API server (the canary flow polls its pod); other gets go through the list cache."""
+
+
 def resolve_kubeconfig(explicit: str | None) -> str | None:
     """Like kubectl: explicit path, then $KUBECONFIG (a path list), then ~/.kube/config; None = in-cluster."""
     if explicit:
@@ -105,7 +109,7 @@ class KubeSource:
         self._net = client.NetworkingV1Api(self._api)
         self._custom = client.CustomObjectsApi(self._api)
         self.list_cache = ListCache()
-        """List answers shared by the panes of one refresh (TTL ~2 s; cleared by writes and by `r`)."""
+        """List and get answers shared by the panes of one refresh (TTL ~2 s; cleared by writes and by `r`)."""
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -121,11 +125,20 @@ class KubeSource:
     def _fetch(self, call: ApiCall, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run one API call; JSON body as a dict. A get of a missing object gives None.
 
-        List answers come from a short-lived per-source cache (checks.sources.kube_cache) when another pane
-        asked the same within its TTL; a write clears it. After a timeout, calls fail fast for `timeout`
+        List and get answers (not of pods) come from a short-lived per-source cache (checks.sources.kube_cache)
+        when another pane asked the same within its TTL, a get also from a cached list holding its object; a
+        write clears it. After a timeout, calls fail fast for `timeout`
         seconds (checks.sources.breaker): a hung API server costs a screen one timeout, not one per call."""
         kube_rbac.require(call)
         if call.verb == "list":
+            key = (call, args, tuple(sorted(kw.items())))
+            body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
+            if not kw:  # a plain list (no selector): gets of its objects can be answered from it
+                self.list_cache.remember_list((call.resource, call.group, call.namespace), key)
+        elif call.verb == "get" and call.resource not in UNCACHED_GETS:
+            hit, doc = self.list_cache.lookup(call.resource, call.group, call.namespace or "", call.name or "")
+            if hit:
+                return doc
             key = (call, args, tuple(sorted(kw.items())))
             body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
         elif call.verb == "get":

@@ -1,18 +1,25 @@
-"""A short-lived, single-flight cache of Kubernetes list answers, shared by the panes of one refresh.
+"""A short-lived, single-flight cache of Kubernetes read answers, shared by the panes of one refresh.
 
 Every pane's fetch reads the same lists (pods, Secrets, Services, workloads…) at the same moment; with this
 cache the first caller asks the API server and concurrent or later callers within `ttl` seconds get the
 same answer body (each caller parses its own copy, so nothing is shared mutably). Keyed by the call (verb,
-resource, group, namespace, arguments). Only successful list answers are kept; gets are never cached (the
-canary flow polls its pod). `clear()` forgets everything: KubeSource calls it on every write it makes, and
-the TUI on an explicit reload (`r`), so a reload always reads the cluster again.
+resource, group, namespace, arguments). Only successful answers are kept.
+
+Gets are cached the same way, except gets of pods (the canary flow polls its pod: KubeSource never caches
+those), and a get is answered from a fresh cached plain list (no selector) of the same resource in its
+namespace or in all namespaces when there is one (`lookup`): a pane that lists the workloads then reads each
+one, or reads the Secrets of a namespace it listed, asks the API server once. `clear()` forgets everything:
+KubeSource calls it on every write it makes, and the TUI on an explicit reload (`r`, through
+`Connections.forget_cached`), so a reload always reads the cluster again.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Hashable
+from typing import Any
 
 DEFAULT_TTL = 2.0
 """Seconds a list answer is reused: long enough for one refresh of every pane, short enough to stay live."""
@@ -25,11 +32,15 @@ class ListCache:
         self.ttl = float(ttl)
         """Seconds an answer is reused (0 disables the cache)."""
         self._lock = threading.Lock()
-        self._entries: dict[Hashable, tuple[float, bytes]] = {}
+        self._entries: dict[Hashable, tuple[float, bytes | None]] = {}
         self._inflight: dict[Hashable, threading.Event] = {}
         self._generation = 0
+        self._lists: dict[tuple[str, str, str | None], Hashable] = {}
+        """(resource, group, namespace or None for all) -> key of the last plain list answer cached."""
+        self._indexes: dict[Hashable, tuple[float, dict[tuple[str, str], bytes]]] = {}
+        """List key -> (its entry's expiry, item JSON by (namespace, name)), built on the first lookup."""
 
-    def get(self, key: Hashable, load: Callable[[], bytes], wait: float) -> bytes:
+    def get(self, key: Hashable, load: Callable[[], bytes | None], wait: float) -> bytes | None:
         """The cached body for `key`, else `load()`'s (concurrent callers of one key wait up to `wait` s for
         the first; if it fails, the next one tries)."""
         if self.ttl <= 0:
@@ -63,8 +74,69 @@ class ListCache:
         event.set()
         return body
 
+    def remember_list(self, what: tuple[str, str, str | None], key: Hashable) -> None:
+        """`key` is a plain list (no selector) of (resource, group, namespace or None = all): gets may be
+        answered from it while it is cached (`lookup`)."""
+        with self._lock:
+            if key in self._entries:
+                self._lists[what] = key
+
+    def lookup(self, resource: str, group: str, namespace: str, name: str) -> tuple[bool, Any]:
+        """(True, the object as a get would answer it, or None when the list has no such object) from a fresh
+        cached list of `resource` in `namespace` or in all namespaces; (False, None) when there is none."""
+        if self.ttl <= 0:
+            return False, None
+        for ns in (namespace, None):
+            with self._lock:
+                key = self._lists.get((resource, group, ns))
+                entry = self._entries.get(key) if key is not None else None
+                if entry is None or entry[0] <= time.monotonic() or entry[1] is None:
+                    continue
+                expiry, body = entry
+                built = self._indexes.get(key)
+                generation = self._generation
+            index = built[1] if built is not None and built[0] == expiry else None
+            if index is None:
+                index = _index(body)
+                if index is None:
+                    continue
+                with self._lock:
+                    if generation == self._generation:
+                        self._indexes[key] = (expiry, index)
+            item = index.get((namespace, name))
+            return True, None if item is None else json.loads(item)  # a copy of its own for every caller
+        return False, None
+
     def clear(self) -> None:
         """Forget every answer (after a write, or on an explicit reload)."""
         with self._lock:
             self._entries.clear()
+            self._lists.clear()
+            self._indexes.clear()
             self._generation += 1
+
+
+def _index(body: bytes) -> dict[tuple[str, str], bytes] | None:
+    """The items of a list answer as get answers (with the kind and apiVersion a get carries), by (namespace,
+    name); None when the body is not a Kubernetes list."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+        return None
+    kind = str(doc.get("kind") or "")
+    kind = kind[:-4] if kind.endswith("List") else ""
+    api_version = doc.get("apiVersion")
+    out: dict[tuple[str, str], bytes] = {}
+    for item in doc["items"]:
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            continue
+        obj = {"kind": item.get("kind") or kind, "apiVersion": item.get("apiVersion") or api_version, **item}
+        if not obj["kind"]:
+            del obj["kind"]
+        if not obj["apiVersion"]:
+            del obj["apiVersion"]
+        out.setdefault((str(meta.get("namespace") or ""), meta["name"]), json.dumps(obj).encode())
+    return out
