@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import threading
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from checks.config import Config, SecretRef
@@ -13,6 +14,7 @@ from checks.connect_factories import SourceFactories
 from checks.connect_models import (CnpgTarget, Discovery, DragonflyTarget, PostgresEndpoint, RedisEndpoint,
                                    S3Endpoint, ServiceEndpoint)
 from checks.errors import SourceError
+from checks.sources.kube_cache import ListCache
 
 if TYPE_CHECKING:
     from checks.sources.kube import KubeSource
@@ -41,7 +43,7 @@ def split_endpoint(text: str) -> tuple[str, int]:
         port = rest[1:] if rest.startswith(":") else ""
     else:
         host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError(f"not host:port: {text!r}")
     return host, int(port)
 
@@ -75,6 +77,8 @@ class Connections(SourceFactories):
         self._kube: KubeSource | None = None
         self._lock = threading.Lock()
         self._forwards: dict[tuple[str, str, int], PortForward] = {}
+        self._recent = ListCache()
+        self._recent_epoch = -1
         self._endpoints: dict[str, str] = {}
         for key, value in config.endpoints.items():
             host, _, port = key.rpartition(":")
@@ -89,8 +93,22 @@ class Connections(SourceFactories):
                                               self.config.namespace or None, self.config.timeout)
             return self._kube
 
+    def recent(self, key: Hashable, load: Callable[[], T]) -> T:
+        """`load()`'s answer, shared with every caller asking for `key` within a few seconds (single-flight:
+        concurrent callers wait for the first one's answer). For read snapshots several panes make at once (the
+        RustFS identity); forgotten after any write through a WriteGate and by `forget_cached()`."""
+        from checks.writes import write_epoch
+
+        epoch = write_epoch()
+        if epoch != self._recent_epoch:
+            self._recent.clear()
+            self._recent_epoch = epoch
+        return self._recent.get(key, load, 4 * float(self.config.timeout) + 1)  # type: ignore[arg-type,return-value]
+
     def forget_cached(self) -> None:
-        """Drop the short-lived cache of Kubernetes list answers (an explicit reload reads the cluster again)."""
+        """Drop the short-lived caches (Kubernetes reads, `recent` snapshots): an explicit reload reads the
+        cluster again."""
+        self._recent.clear()
         with self._lock:
             kube = self._kube
         if kube is None:

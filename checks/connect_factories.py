@@ -8,6 +8,7 @@ Each factory takes exactly the arguments of the source it makes.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,13 +45,36 @@ def source_class(kind: str) -> type:
 
 SOURCE_KINDS = ("kube", "redis", "postgres", "s3", "rustfs_admin", "iam", "prometheus", "alertmanager")
 
+SHARED_KINDS = frozenset({"s3", "iam"})
+"""Sources made once per Connections and constructor arguments, then shared by every caller and thread: they
+hold only a boto3 client (thread-safe) and their arguments, and making one costs ~5-15 ms of CPU (the GIL).
+Others are made per call: a RedisSource keeps a connection its caller closes, the rest cost nothing."""
+
+_SHARED_LOCK = threading.Lock()
+
 
 class SourceFactories:
-    """Mixin of Connections: one factory per source kind; `make_source` is what subclasses override."""
+    """Mixin of Connections: one factory per source kind; `make_source` is what subclasses override (a shared
+    kind is asked of `make_source` once per arguments: a recording proxy it returns records every call)."""
 
     def make_source(self, kind: str, *args: Any, **kwargs: Any) -> Any:
         """Build the source of `kind` from its constructor arguments."""
         return source_class(kind)(*args, **kwargs)
+
+    def _shared_source(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        key = (kind, args, tuple(sorted(kwargs.items())))
+        try:
+            hash(key)
+        except TypeError:
+            return self.make_source(kind, *args, **kwargs)
+        with _SHARED_LOCK:
+            made: dict[Any, Any] = self.__dict__.setdefault("_shared_sources", {})
+            source = made.get(key)
+        if source is None:
+            source = self.make_source(kind, *args, **kwargs)
+            with _SHARED_LOCK:
+                source = made.setdefault(key, source)
+        return source
 
     def redis(self, *args: Any, **kwargs: Any) -> RedisSource:
         """A RedisSource (host, port, username, password, timeout, db, *, credential_source)."""
@@ -61,16 +85,16 @@ class SourceFactories:
         return self.make_source("postgres", *args, **kwargs)
 
     def s3(self, *args: Any, **kwargs: Any) -> S3Source:
-        """An S3Source (endpoint_url, access_key, secret_key, region, timeout)."""
-        return self.make_source("s3", *args, **kwargs)
+        """An S3Source (endpoint_url, access_key, secret_key, region, timeout); shared (SHARED_KINDS)."""
+        return self._shared_source("s3", args, kwargs)
 
     def rustfs_admin_client(self, *args: Any, **kwargs: Any) -> RustfsAdmin:
         """A RustfsAdmin client (endpoint_url, access_key, secret_key, region, timeout)."""
         return self.make_source("rustfs_admin", *args, **kwargs)
 
     def iam(self, *args: Any, **kwargs: Any) -> IamApiAdapter:
-        """An IamApiAdapter, the IAM-API fallback of RustfsAdmin (same arguments)."""
-        return self.make_source("iam", *args, **kwargs)
+        """An IamApiAdapter, the IAM-API fallback of RustfsAdmin (same arguments); shared (SHARED_KINDS)."""
+        return self._shared_source("iam", args, kwargs)
 
     def prometheus(self, *args: Any, **kwargs: Any) -> PrometheusSource:
         """A PrometheusSource (url, timeout, headers)."""

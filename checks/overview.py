@@ -151,8 +151,9 @@ def _cnpg(conns: Any) -> Probe:
 
 def _rustfs(conns: Any) -> Probe:
     ep = conns.rustfs_admin()
-    src = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout)
-    listing = src.list_buckets()
+    from checks.rustfs_view import recent_buckets
+
+    listing = recent_buckets(conns, ep)  # the RustFS pane's listing when it asked within seconds
     perms = [PermissionCheck("rustfs", "ListAllMyBuckets", listing.ok, "buckets tab, R7",
                              "" if listing.ok else f"{listing.code}: {listing.message}")]
     admin_ok: bool | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from checks.errors import SourceError
@@ -166,10 +166,13 @@ class IamApiAdapter:
         return RustfsGroup(name, "enabled", members, pols)
 
     def list_policies(self) -> tuple[RustfsPolicy, ...]:
-        out = []
-        for p in self._pages("list_policies", "Policies", Scope="Local"):
+        def one(p: dict[str, Any]) -> RustfsPolicy:
             ver = self._call("get_policy_version", PolicyArn=p["Arn"], VersionId=p["DefaultVersionId"])
-            out.append(RustfsPolicy(p["PolicyName"], _doc(ver.get("PolicyVersion", {}).get("Document"))))
+            return RustfsPolicy(p["PolicyName"], _doc(ver.get("PolicyVersion", {}).get("Document")))
+
+        listed = self._pages("list_policies", "Policies", Scope="Local")
+        with ThreadPoolExecutor(max_workers=8) as pool:  # one request per policy: concurrently
+            out = list(pool.map(one, listed))
         return tuple(sorted(out, key=lambda p: p.name))
 
 
@@ -212,18 +215,32 @@ def _service_accounts(admin: RustfsAdmin, user: str) -> list[AccessKeyInfo]:
 
 
 def _iam_snapshot(iam: IamApiAdapter) -> IamSnapshot:
-    names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the policies and the groups while the users are read
+        policies = pool.submit(iam.list_policies)
+        group_names = pool.submit(iam.groups)
+        names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))
         keys_per_user = list(pool.map(iam.access_keys, names))
         users = tuple(pool.map(iam.user_record, names, keys_per_user))
-        groups = tuple(pool.map(iam.group, iam.groups()))
-    keys = tuple(k for ks in keys_per_user for k in ks)
-    return IamSnapshot(SOURCE_IAM, users, groups, iam.list_policies(), keys, IAM_LIMITS, iam.access_key)
+        groups = tuple(pool.map(iam.group, group_names.result()))
+        keys = tuple(k for ks in keys_per_user for k in ks)
+        return IamSnapshot(SOURCE_IAM, users, groups, policies.result(), keys, IAM_LIMITS, iam.access_key)
 
 
 def load_iam(conns: Any, endpoint: Any = None) -> IamSnapshot:
-    """Read RustFS identity with the admin Secret's keys; SourceError when there is no admin access."""
+    """Read RustFS identity with the admin Secret's keys; SourceError when there is no admin access.
+
+    The snapshot is kept for a few seconds per Connections (`Connections.recent`: single-flight, so the panes
+    and flows of one refresh share one load of ~35 requests; forgotten after any write and on an explicit
+    reload)."""
     ep = endpoint or conns.rustfs_admin()
+    recent = getattr(conns, "recent", None)
+    if recent is None:
+        return _load_iam(conns, ep)
+    return recent(("iam-snapshot", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region),
+                  lambda: _load_iam(conns, ep))
+
+
+def _load_iam(conns: Any, ep: Any) -> IamSnapshot:
     timeout = float(getattr(conns.config, "timeout", 5.0))
     admin = conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
     try:
@@ -247,14 +264,19 @@ class AdminAccess:
     """An S3Source signed with the admin keys (None without the admin Secret)."""
 
 
-def try_admin(conns: Any) -> AdminAccess:
-    """The admin S3 client and identity snapshot; never raises for missing/insufficient admin access."""
+def try_admin(conns: Any, with_s3: Callable[[Any, Any], None] | None = None) -> AdminAccess:
+    """The admin S3 client and identity snapshot; never raises for missing/insufficient admin access.
+
+    `with_s3(s3, endpoint)` is called with the admin S3 client as soon as it exists, before identity is read (the pane
+    lists the buckets meanwhile)."""
     try:
         ep = conns.rustfs_admin()
     except SourceError as exc:
         return AdminAccess(None, f"{exc.title}: {exc.message}")
     timeout = float(getattr(conns.config, "timeout", 5.0))
     s3 = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
+    if with_s3 is not None:
+        with_s3(s3, ep)
     try:
         return AdminAccess(load_iam(conns, ep), "", s3)
     except SourceError as exc:

@@ -3,7 +3,7 @@ lint, and (in checks.rustfs_matrix) the access matrix of every application's key
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -141,10 +141,22 @@ def admin_s3(conns: Any) -> S3Source:
     return conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, float(conns.config.timeout))
 
 
-def list_bucket_rows(s3: S3Source) -> BucketsView:
-    """First pass: names and creation dates only (one ListBuckets call)."""
+def recent_buckets(conns: Any, ep: Any) -> Any:
+    """ListBuckets with the admin keys of `ep` (an S3Probe), shared by the panes of one refresh: the Overview
+    counts the buckets the RustFS pane lists, one ListBuckets of thousands of buckets, not two
+    (`Connections.recent`). Always through the same source (arguments), so a replay finds the call whichever
+    pane made it."""
+    s3 = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, float(conns.config.timeout))
+    recent = getattr(conns, "recent", None)
+    if recent is None:
+        return s3.list_buckets()
+    return recent(("list-buckets", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region), s3.list_buckets)
+
+
+def list_bucket_rows(s3: S3Source, listed: Any = None) -> BucketsView:
+    """First pass: names and creation dates only (one ListBuckets call; `listed()` makes it when given)."""
     try:
-        probe = s3.list_buckets()
+        probe = listed() if listed is not None else s3.list_buckets()
     except SourceError as exc:
         return BucketsView((), f"{exc.title}: {exc.message}")
     if not probe.ok:
@@ -157,7 +169,7 @@ def load_bucket_details(s3: S3Source, rows: list[BucketRow] | tuple[BucketRow, .
     """Second pass: object count, size, policy and versioning for `rows` (in parallel)."""
     def one(row: BucketRow) -> BucketRow:
         try:
-            probe = s3.bucket_summary(row.name, max_pages=SUMMARY_MAX_PAGES)
+            probe = s3.bucket_summary(row.name, max_pages=SUMMARY_MAX_PAGES, created=row.created)
         except SourceError as exc:
             return BucketRow(row.name, row.created, error=f"{exc.title}: {exc.message}")
         if not probe.ok:
@@ -218,14 +230,21 @@ def collect_rustfs(conns: Any) -> RustfsData:
     from checks.rustfs_apps import find_s3_apps
     from checks.rustfs_iam import try_admin
 
-    admin = try_admin(conns)
-    buckets = list_bucket_rows(admin.s3) if admin.s3 is not None else BucketsView((), admin.reason)
-    if admin.iam is None:
-        identity = IdentityView(error=admin.reason)
-    else:
+    def apps_or_none() -> list[S3App]:
         try:
-            apps = find_s3_apps(conns)
+            return find_s3_apps(conns)
         except SourceError:
-            apps = []
-        identity = identity_view(admin.iam, apps)
+            return []
+
+    # buckets, identity and the apps' keys are read concurrently: the slowest of the three is the pane's time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        apps_future = pool.submit(apps_or_none)
+        listing: list[Future[BucketsView]] = []
+        admin = try_admin(conns, lambda s3, ep: listing.append(
+            pool.submit(list_bucket_rows, s3, lambda: recent_buckets(conns, ep))))
+        buckets = listing[0].result() if listing else BucketsView((), admin.reason)
+        if admin.iam is None:
+            identity = IdentityView(error=admin.reason)
+        else:
+            identity = identity_view(admin.iam, apps_future.result())
     return RustfsData(buckets, identity, None, conns.config.rustfs.service)

@@ -86,6 +86,20 @@ def locked_reason(config: Any, context: str) -> str:
 
 
 _audit_lock = threading.Lock()
+_epoch_lock = threading.Lock()
+_write_epoch = 0
+
+
+def write_epoch() -> int:
+    """How many writes this process has run through a WriteGate (caches of reads compare it: a write
+    may change what they hold)."""
+    return _write_epoch
+
+
+def _count_write() -> None:
+    global _write_epoch
+    with _epoch_lock:
+        _write_epoch += 1
 
 
 class WriteGate:
@@ -149,8 +163,10 @@ class WriteGate:
             try:
                 result = fn()
             except Exception as exc:
+                _count_write()
                 self._audit(fd, intent, "error", f"{type(exc).__name__}: {exc}")
                 raise
+            _count_write()
             problem = (judge or _default_judge)(result)
             self._audit(fd, intent, "error" if problem else "ok", problem or "")
             return result
