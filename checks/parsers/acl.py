@@ -206,6 +206,35 @@ def parse_user_tokens(tokens: list[str], raw: str = "") -> tuple[AclUser, list[s
     return user, complaints
 
 
+_LineResult = tuple[str, "AclUser | None", tuple[str, ...]]
+_MEMO: dict[str, _LineResult] = {}
+_MEMO_MAX = 100_000
+"""Lines remembered (with their users: a few hundred bytes each); the memo is emptied when it is full."""
+
+
+def _parse_line(stripped: str) -> _LineResult:
+    """(safe text, the user or None, complaints) of one non-empty line. Remembered by its text: every
+    refresh lists the same thousands of users, mostly unchanged (AclUser is immutable, so sharing is safe).
+    A line with a plaintext password (`>…`/`<…`, only in ACL files) is never remembered."""
+    hit = _MEMO.get(stripped)
+    if hit is not None:
+        return hit
+    toks = _tokens(stripped)
+    safe = _safe_line(toks)
+    if toks[0].lower() != "user":
+        out: _LineResult = (safe, None, ("not a 'user' line; skipped",))
+    elif len(toks) < 2:
+        out = (safe, None, ("user line without a user name; skipped",))
+    else:
+        user, complaints = parse_user_tokens(toks[1:], raw=safe)
+        out = (safe, user, tuple(complaints))
+    if ">" not in stripped and "<" not in stripped:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[stripped] = out
+    return out
+
+
 def _parse_lines(lines: list[str], *, file_mode: bool) -> AclListing:
     users: dict[str, AclUser] = {}
     problems: list[ParseProblem] = []
@@ -215,15 +244,10 @@ def _parse_lines(lines: list[str], *, file_mode: bool) -> AclListing:
             continue
         if file_mode and stripped.startswith("#"):
             continue  # a full-line comment (a `#hash` token never starts a line)
-        toks = _tokens(stripped)
-        safe = _safe_line(toks)
-        if toks[0].lower() != "user":
-            problems.append(ParseProblem(no, safe, "not a 'user' line; skipped"))
+        safe, user, complaints = _parse_line(stripped)
+        if user is None:
+            problems.append(ParseProblem(no, safe, complaints[0]))
             continue
-        if len(toks) < 2:
-            problems.append(ParseProblem(no, safe, "user line without a user name; skipped"))
-            continue
-        user, complaints = parse_user_tokens(toks[1:], raw=safe)
         for c in complaints:
             problems.append(ParseProblem(no, safe, c))
         if user.name in users:
