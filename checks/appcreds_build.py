@@ -60,7 +60,7 @@ class _Acc:
 
     def put_int(self, fld: str, ev: EnvValue) -> None:
         text = (ev.value or "").strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             self.put(fld, int(text), ev)
         elif text:
             self.problems.append(f"env {ev.name} of container {self.container} is not a number")
@@ -76,7 +76,7 @@ class _Acc:
         for attr, fld in fields.items():
             value = getattr(parts, attr)
             if fld == "db":
-                value = int(value) if isinstance(value, str) and value.isdigit() else None
+                value = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
             self.put(fld, value, ev, "URL " + fld)
         for param, fld in query.items():
             self.put(fld, parts.param(param), ev, "URL query " + param)

@@ -111,7 +111,7 @@ def split_host_port(text: str, default_port: int) -> tuple[str, int | None]:
         host, port_text = text, ""
     if not port_text:
         return host, default_port
-    return (host, int(port_text)) if port_text.isdigit() and 0 < int(port_text) < 65536 else (host, None)
+    return (host, int(port_text)) if port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536 else (host, None)
 
 
 def parse_bool(text: str | None) -> bool | None:

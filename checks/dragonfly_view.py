@@ -112,7 +112,7 @@ def build_view(snapshot: Any, acl_source: AclSource | None, consumers: dict[str,
     aclfile = cfg.get("aclfile") or next((a.split("=", 1)[1] for a in (cr.args if cr else ())
                                           if a.startswith("--aclfile=")), "")
     maxmemory = cfg.get("maxmemory", str(info.maxmemory) if info and info.maxmemory is not None else "?")
-    if maxmemory.isdigit() and int(maxmemory):
+    if maxmemory.isascii() and maxmemory.isdigit() and int(maxmemory):
         maxmemory += f" ({int(maxmemory) / 1048576:.1f} MiB)"
     config = (("server", server), ("maxmemory", maxmemory),
               ("maxmemory policy", memory.policy if memory else "?"),

@@ -156,7 +156,7 @@ def _canary(st: Any, cr: Any, ns: str) -> Any:
     service = getattr(admin[1], "service", "") if admin else ""
     if service and ":" in service:
         host, _, text = service.rpartition(":")
-        port = int(text) if text.isdigit() else REDIS_PORT
+        port = int(text) if text.isascii() and text.isdigit() else REDIS_PORT
     return run_canary(st.conns.kube, st.gate or WriteGate.disabled(), st.app_ns, host, port)
 
 
