@@ -1,0 +1,224 @@
+"""The caches behind fast pane fetches (issue #8), counted on the lab's real servers (their request logs):
+gets answered from a cached list, gets cached but never pods, the RustFS identity and bucket listing shared
+by the panes of one refresh and forgotten on a write or an explicit reload, shared S3 clients; and the
+indexes that replaced scans (alerts merge, CNPG roles, ACL lines) give the same answers as the scans."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from checks.alerts import merge_alerts
+from checks.connect import Connections
+from tests.serverwatch import ServerWatch
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _conns(config: Any) -> Connections:
+    return Connections(config)
+
+
+def _kube_gets(seen: Any, fragment: str) -> list[str]:
+    return [line for line in seen.kube if line.startswith("GET ") and fragment in line]
+
+
+def test_a_get_is_answered_from_a_cached_list(lab: dict[str, Any], lab_config: Any) -> None:
+    conns = _conns(lab_config)
+    try:
+        kube = conns.kube
+        listed = {s.name: s for s in kube.list_secrets("storage")}
+        name = sorted(listed)[0]
+        watch = ServerWatch(lab).start()
+        got = kube.get_secret("storage", name)
+        missing = kube.get_secret("storage", "no-such-secret-here")
+        seen = watch.stop()
+        assert _kube_gets(seen, "/namespaces/storage/secrets") == []  # no request at all
+        assert missing is None
+        assert got is not None and got.kind == "Secret" and got.namespace == "storage"
+        assert got.data == listed[name].data and got.resource_version == listed[name].resource_version
+
+        conns.forget_cached()  # an explicit reload: the next get asks the API server
+        watch = ServerWatch(lab).start()
+        fresh = kube.get_secret("storage", name)
+        seen = watch.stop()
+        assert _kube_gets(seen, f"/namespaces/storage/secrets/{name}")
+        assert fresh is not None and fresh.data == got.data and fresh.raw.get("kind") == got.raw.get("kind")
+    finally:
+        conns.close()
+
+
+def test_gets_are_cached_but_never_of_pods(lab: dict[str, Any], lab_config: Any) -> None:
+    conns = _conns(lab_config)
+    try:
+        kube = conns.kube
+        pod = kube.list_pods("storage")[0]
+        conns.forget_cached()
+        svc = lab_config.rustfs.service.rpartition("/")[2]
+        watch = ServerWatch(lab).start()
+        first, again = kube.get_service("storage", svc), kube.get_service("storage", svc)
+        kube.get_pod("storage", pod.name)
+        kube.get_pod("storage", pod.name)
+        seen = watch.stop()
+        assert first == again
+        assert len(_kube_gets(seen, f"/namespaces/storage/services/{svc}")) == 1
+        assert len(_kube_gets(seen, f"/namespaces/storage/pods/{pod.name}")) == 2  # the canary polls its pod
+    finally:
+        conns.close()
+
+
+def test_triage_reads_each_namespace_once_not_each_secret(lab: dict[str, Any], lab_config: Any) -> None:
+    from checks.targets import list_targets
+
+    conns = _conns(lab_config)
+    try:
+        conns.kube  # noqa: B018 - made before the watch
+        watch = ServerWatch(lab).start()
+        targets = list_targets(conns)
+        seen = watch.stop()
+        assert targets
+        per_object = [line for line in seen.kube if line.startswith("GET ") and "/secrets/" in line]
+        assert per_object == []
+        conns.forget_cached()
+        assert list_targets(conns) == targets
+    finally:
+        conns.close()
+
+
+def _iam_requests(seen: Any) -> list[str]:
+    return [line for line in seen.s3 if "Action=" in line]
+
+
+def test_rustfs_identity_is_shared_then_forgotten(lab: dict[str, Any], lab_config: Any, tmp_path: Any) -> None:
+    from checks.rustfs_iam import load_iam
+    from checks.writes import WriteGate, WriteIntent
+
+    conns = _conns(lab_config)
+    try:
+        first = load_iam(conns)
+        watch = ServerWatch(lab).start()
+        again = load_iam(conns)
+        seen = watch.stop()
+        assert again == first
+        assert _iam_requests(seen) == []  # within the TTL: no IAM request
+
+        conns.forget_cached()  # `r` in the TUI
+        watch = ServerWatch(lab).start()
+        assert load_iam(conns) == first
+        seen = watch.stop()
+        assert len(_iam_requests(seen)) > 5
+
+        gate = WriteGate(True, confirm=lambda _: True, audit_path=tmp_path / "audit.log", context="lab")
+        gate.run(WriteIntent("s3", "PutObject", "s3://nowhere/test"), lambda: None)  # any write forgets it
+        watch = ServerWatch(lab).start()
+        load_iam(conns)
+        seen = watch.stop()
+        assert _iam_requests(seen)
+    finally:
+        conns.close()
+
+
+def test_overview_and_rustfs_pane_share_one_bucket_listing(lab: dict[str, Any], lab_config: Any) -> None:
+    from checks.overview import collect_overview
+    from checks.rustfs_view import collect_rustfs
+
+    conns = _conns(lab_config)
+    try:
+        conns.kube  # noqa: B018
+        watch = ServerWatch(lab).start()
+        data = collect_rustfs(conns)
+        overview = collect_overview(conns)
+        seen = watch.stop()
+        list_buckets = [line for line in seen.s3 if line.split(" ")[:2] == ["GET", "/"]]
+        assert len(list_buckets) == 1
+        row = next(s for s in overview.systems if s.system == "rustfs")
+        assert row.counts == f"{len(data.buckets.buckets)} buckets"
+    finally:
+        conns.close()
+
+
+def test_s3_clients_are_shared_per_arguments(lab_config: Any) -> None:
+    conns = _conns(lab_config)
+    args = ("http://127.0.0.1:1", "AKIAEXAMPLE", "secret\n", "us-east-1", 5.0)
+    assert conns.s3(*args) is conns.s3(*args)
+    assert conns.s3(*args) is not conns.s3(*args[:2], "secret", *args[3:])  # another key: another client
+    assert conns.iam(*args) is conns.iam(*args)
+    assert conns.redis("127.0.0.1", 1, "u", "p") is not conns.redis("127.0.0.1", 1, "u", "p")  # holds a connection
+
+
+# -- the indexes give the answers of the scans they replaced ------------------------------------------------
+
+def _scan_merge(prom: list[Any], am: list[Any]) -> tuple[Any, ...]:
+    """merge_alerts as it was before the index (a scan and a list.remove per alert)."""
+    from datetime import datetime, timezone
+
+    from checks.alerts import SEVERITY_GROUPS, AlertView, _am_state, _key, link_for
+
+    am_left = list(am)
+    out = []
+    for a in prom:
+        match = next((m for m in am_left if m.labels == a.labels), None) or next(
+            (m for m in am_left if a.labels.items() <= m.labels.items()), None)
+        labels = dict(a.labels)
+        extra: dict[str, Any] = {}
+        if match is not None:
+            am_left.remove(match)
+            labels = dict(match.labels)
+            extra = dict(source="prometheus+alertmanager", suppressed=_am_state(match),
+                         silenced_by=match.silenced_by, inhibited_by=match.inhibited_by, receivers=match.receivers)
+        out.append(AlertView(_key(a.labels), a.name, a.state, a.labels.get("severity", ""), labels,
+                             dict(a.annotations), a.active_at, a.value, link=link_for(a.name, labels, ()), **extra))
+    for m in am_left:
+        out.append(AlertView(_key(m.labels), m.name, "firing", m.labels.get("severity", ""), dict(m.labels),
+                             dict(m.annotations), m.starts_at, None, "alertmanager", _am_state(m), m.silenced_by,
+                             m.inhibited_by, m.receivers, link_for(m.name, m.labels, ())))
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    out.sort(key=lambda v: (SEVERITY_GROUPS.index(v.group), bool(v.suppressed), v.state != "firing",
+                            v.active_at or far, v.name, v.key))
+    return tuple(out)
+
+
+def test_alert_merge_matches_the_scan_it_replaced() -> None:
+    from checks.sources.prometheus import Alert, AmAlert
+
+    rnd = random.Random(8)
+    for _ in range(40):
+        prom, am = [], []
+        for i in range(rnd.randint(0, 40)):
+            labels = {"alertname": f"A{rnd.randint(0, 4)}", "severity": rnd.choice(["critical", "warning"])}
+            if rnd.random() < 0.7:
+                labels["pod"] = f"p{rnd.randint(0, 6)}"
+            if rnd.random() < 0.9:
+                prom.append(Alert(labels["alertname"], rnd.choice(["firing", "pending"]), labels))
+            if rnd.random() < 0.8:
+                extra = {"cluster": "lab"} if rnd.random() < 0.6 else {}
+                silenced = ("s1",) if rnd.random() < 0.2 else ()
+                am.append(AmAlert({**labels, **extra}, {"summary": f"n{i}"}, "active", silenced, (), None, f"fp{i}"))
+        rnd.shuffle(am)
+        assert merge_alerts(prom, am) == _scan_merge(prom, am)
+
+
+def test_cnpg_role_lookup_keeps_the_first_declaration() -> None:
+    from checks.sources.kube_resources import CnpgCluster, ManagedRole
+
+    c = CnpgCluster(kind="Cluster", name="pg", namespace="db",
+                    managed_roles=(ManagedRole("app", login=True), ManagedRole("app", login=False),
+                                   ManagedRole("other")),
+                    roles_by_status={"reconciled": ("app",), "pending-reconciliation": ("app", "other")})
+    assert c.role("app") is c.managed_roles[0]
+    assert c.role("missing") is None
+    assert c.status_bucket("app") == "reconciled" and c.status_bucket("other") == "pending-reconciliation"
+    assert c.status_bucket("missing") == ""
+
+
+def test_acl_lines_are_remembered_but_never_a_plaintext_password() -> None:
+    from checks.parsers import acl
+
+    listing = ["user app on #" + "a" * 64 + " ~app:* +@read", "user x on >plaintext-pw ~* +@all"]
+    first = acl.parse_acl_list(listing)
+    again = acl.parse_acl_list(listing)
+    assert first == again
+    assert listing[0] in acl._MEMO
+    assert not any("plaintext-pw" in key for key in acl._MEMO)
