@@ -244,20 +244,46 @@ def _rule_sources(conns: Any, problems: list[str]) -> dict[str, str]:
     return {g.name: f"PrometheusRule {r.namespace}/{r.name}" for r in rules for g in r.groups}
 
 
+def shared_read(conns: Any, key: tuple[Any, ...], read: Any) -> Any:
+    """`read()`, shared by the panes of one refresh (the Overview counts the alerts the Alerts pane lists:
+    thousands of alerts read and parsed once, not two or three times; `Connections.recent`). The callers
+    make the source with the same arguments, so a replay finds the call whichever pane made it."""
+    recent = getattr(conns, "recent", None)
+    return read() if recent is None else recent(key, read)
+
+
+def prometheus_alerts(conns: Any, prom: Any, url: str) -> tuple[Alert, ...]:
+    """`prom.alerts()` (`prom` made as `conns.prometheus(url, timeout)`), shared within a refresh."""
+    return shared_read(conns, ("prometheus-alerts", url, conns.config.timeout), prom.alerts)
+
+
+def prometheus_rules(conns: Any, prom: Any, url: str) -> tuple[RuleGroup, ...]:
+    """`prom.rules()` (`prom` made as `conns.prometheus(url, timeout)`), shared within a refresh."""
+    return shared_read(conns, ("prometheus-rules", url, conns.config.timeout), prom.rules)
+
+
+def alertmanager_alerts(conns: Any, url: str) -> tuple[AmAlert, ...]:
+    """Alertmanager's alerts (`conns.alertmanager(url, timeout).alerts()`), shared within a refresh."""
+    timeout = conns.config.timeout
+    return shared_read(conns, ("alertmanager-alerts", url, timeout),
+                       lambda: conns.alertmanager(url, timeout).alerts())
+
+
 def _gather(conns: Any, problems: list[str]) -> tuple[Any, tuple[Alert, ...], tuple[RuleGroup, ...],
                                                        tuple[AmAlert, ...], str]:
     """(prometheus source or None, its alerts, its rules, Alertmanager alerts, Alertmanager URL)."""
     timeout = conns.config.timeout
     prom, prom_alerts, groups, prom_error = None, (), (), None
     try:
-        prom = conns.prometheus(conns.prometheus_url(), timeout)
-        prom_alerts, groups = prom.alerts(), prom.rules()
+        url = conns.prometheus_url()
+        prom = conns.prometheus(url, timeout)
+        prom_alerts, groups = prometheus_alerts(conns, prom, url), prometheus_rules(conns, prom, url)
     except SourceError as exc:
         prom, prom_error = None, exc
     am_alerts, am_url = (), ""
     try:
         am_url = conns.alertmanager_url()
-        am_alerts = conns.alertmanager(am_url, timeout).alerts()
+        am_alerts = alertmanager_alerts(conns, am_url)
     except SourceError as exc:
         if prom_error is not None:
             raise prom_error from None

@@ -253,7 +253,7 @@ def _soft(fn: Any, *args: Any) -> tuple[Any, str]:
 
 def load_cnpg_view(conns: Any) -> CnpgView:
     """Read every cluster of the context and its namespace's Secrets, workloads and pods, concurrently."""
-    from checks.flows.cnpg import admin_source
+    from checks.flows.cnpg import admin_version_and_roles
     from checks.flows.cnpg_subject import list_clusters
 
     kube = conns.kube
@@ -264,7 +264,7 @@ def load_cnpg_view(conns: Any) -> CnpgView:
         reads = {(ns, what): pool.submit(_soft, fn, ns) for ns in namespaces
                  for what, fn in (("secrets", kube.list_secrets), ("deploy", kube.list_deployments),
                                   ("sts", kube.list_statefulsets), ("pods", kube.list_pods))}
-        roles = {c.ref: pool.submit(_soft, lambda c=c: admin_source(conns, c.namespace, c.name).roles())
+        roles = {c.ref: pool.submit(_soft, lambda c=c: admin_version_and_roles(conns, c.namespace, c.name)[1])
                  for c in clusters}
         views = []
         for c in clusters:

@@ -148,6 +148,28 @@ def _consumers(conns: Any) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def admin_snapshot(conns: Any) -> tuple[Any, Any]:
+    """(RedisSnapshot as the admin identity, RedisEndpoint), shared by the panes of one refresh (the Overview
+    counts the users the Dragonfly pane lists: one ACL LIST of thousands of users, not two;
+    `Connections.recent`). Always through `admin_source`'s arguments, so a replay finds the call whichever
+    pane made it."""
+    rs, ep = admin_source(conns)
+
+    def read() -> Any:
+        try:
+            return rs.snapshot()
+        finally:
+            rs.close()
+
+    recent = getattr(conns, "recent", None)
+    if recent is None:
+        return read(), ep
+    try:
+        return recent(("redis-snapshot", ep.host, ep.port, ep.username, ep.password), read), ep
+    finally:
+        rs.close()  # unused when another pane's snapshot answered (closing an unopened source is a no-op)
+
+
 def collect_view(conns: Any, *, consumers: bool = True) -> DragonflyView:
     """Read everything the pane shows; the Redis snapshot is required, the cluster reads are best effort.
 
@@ -168,11 +190,7 @@ def collect_view(conns: Any, *, consumers: bool = True) -> DragonflyView:
         return cr, soft(lambda: read_acl_source(conns.kube, cfg, cr), None, "ACL source")
 
     def redis_side() -> tuple[Any, Any]:
-        rs, ep = admin_source(conns)
-        try:
-            return rs.snapshot(), ep
-        finally:
-            rs.close()
+        return admin_snapshot(conns)
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="df-view") as pool:
         snap_f = pool.submit(redis_side)

@@ -103,12 +103,9 @@ _REDIS_OPS = (("INFO", "memory gauge, version, D11"), ("ACL LIST", "users table,
 
 
 def _dragonfly(conns: Any) -> Probe:
-    ep = conns.dragonfly_admin()
-    src = conns.redis(ep.host, ep.port, ep.username, ep.password, timeout=conns.config.timeout)
-    try:
-        snap = src.snapshot()
-    finally:
-        src.close()
+    from checks.dragonfly_view import admin_snapshot
+
+    snap, ep = admin_snapshot(conns)  # the Dragonfly pane's snapshot when it asked within seconds
     perms = []
     for op, disables in _REDIS_OPS:
         denied = snap.denied.get(op)
@@ -126,6 +123,8 @@ def _dragonfly(conns: Any) -> Probe:
 
 
 def _cnpg(conns: Any) -> Probe:
+    from checks.flows.cnpg import admin_version_and_roles
+
     clusters = conns.kube.list_cnpg_clusters("*")
     if not clusters:
         return [SystemStatus("cnpg", "skip", detail="no postgresql.cnpg.io Cluster in this context")], []
@@ -134,8 +133,8 @@ def _cnpg(conns: Any) -> Probe:
         name = f"{c.namespace}/{c.name}"
         try:
             ep = conns.postgres_admin(c.namespace, c.name)
-            src = conns.postgres(ep.host, ep.port, ep.user, ep.password, ep.dbname, conns.config.timeout)
-            version, roles = src.version_and_roles()  # one connection, not one per query
+            # one connection, not one per query; the CNPG pane's answer when it asked within seconds
+            version, roles = admin_version_and_roles(conns, c.namespace, c.name)
         except SourceError as exc:
             rows.append(SystemStatus(f"cnpg {name}", "error", detail=f"{exc.title}: {exc.message}"))
             continue
@@ -177,10 +176,10 @@ def _prometheus(conns: Any) -> Probe:
     url = conns.prometheus_url()
     src = conns.prometheus(url, conns.config.timeout)
     build = src.buildinfo()
-    from checks.alerts import alert_counts
+    from checks.alerts import alert_counts, prometheus_rules
 
     counts = alert_counts(conns)
-    rules = sum(len(g.rules) for g in src.rules())
+    rules = sum(len(g.rules) for g in prometheus_rules(conns, src, url))
     quiet = f", {counts.suppressed} silenced" if counts.suppressed else ""
     return [SystemStatus("prometheus", "pass", url, build.version, f"{rules} rules",
                          f"{counts.firing} firing, {counts.pending} pending{quiet}")], [
@@ -189,7 +188,9 @@ def _prometheus(conns: Any) -> Probe:
 
 def _alertmanager(conns: Any) -> Probe:
     url = conns.alertmanager_url()
-    alerts = conns.alertmanager(url, conns.config.timeout).alerts()
+    from checks.alerts import alertmanager_alerts
+
+    alerts = alertmanager_alerts(conns, url)
     silenced = sum(1 for a in alerts if a.silenced_by)
     return [SystemStatus("alertmanager", "pass", url, "", f"{len(alerts)} alerts", f"{silenced} silenced")], []
 

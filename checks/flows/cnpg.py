@@ -33,6 +33,18 @@ def admin_source(conns: Any, namespace: str, cluster: str) -> PostgresSource:
                           credential_source=ref)
 
 
+def admin_version_and_roles(conns: Any, namespace: str, cluster: str) -> tuple[str, tuple[PgRole, ...]]:
+    """(server version, every role) as the superuser, in one query on one connection, shared by the panes of
+    one refresh (the Overview counts the roles the CNPG pane judges: thousands of roles read once, not twice;
+    `Connections.recent`). Always through `admin_source`, so a replay finds the call whichever pane made it."""
+    recent = getattr(conns, "recent", None)
+    if recent is None:
+        return admin_source(conns, namespace, cluster).version_and_roles()
+    ep = conns.postgres_admin(namespace, cluster)
+    return recent(("pg-roles", ep.host, ep.port, ep.user, ep.password, ep.dbname),
+                  lambda: admin_source(conns, namespace, cluster).version_and_roles())
+
+
 def _admin_roles(conns: Any, ns: str, name: str) -> tuple[PostgresSource, tuple[PgRole, ...]]:
     src = admin_source(conns, ns, name)
     return src, src.roles()
