@@ -48,7 +48,18 @@ class SecretUse:
 
 
 def secret_uses(template: PodTemplate) -> tuple[SecretUse, ...]:
-    """Every Secret reference of a pod template, in spec order."""
+    """Every Secret reference of a pod template, in spec order (worked out once per template object: the CNPG
+    pane asks for each of thousands of roles' Secrets against every workload)."""
+    memo = getattr(template, "__dict__", None)
+    if memo is None:
+        return _secret_uses(template)
+    uses = memo.get("_secret_uses")
+    if uses is None:
+        uses = memo["_secret_uses"] = _secret_uses(template)  # immutable template: not a dataclass field
+    return uses
+
+
+def _secret_uses(template: PodTemplate) -> tuple[SecretUse, ...]:
     uses: list[SecretUse] = []
     for c in template.all_containers:
         for src in c.env_from:
