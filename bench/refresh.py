@@ -18,7 +18,9 @@ def measure(state: dict[str, Any], runs: int = 5) -> tuple[list[Metric], dict[st
     together: list[float] = []
     for _ in range(runs):  # interleaved so that noise hits both alike
         for pane, fetch in fetches.items():
+            conns.forget_cached()  # each measure reads the cluster afresh (as `r` does), not the last one's answers
             alone[pane].append(timed(lambda: fetch(conns))[0])
+        conns.forget_cached()
         with ThreadPoolExecutor(max_workers=len(fetches)) as pool:
             def all_panes() -> None:
                 for f in [pool.submit(fetch, conns) for fetch in fetches.values()]:
@@ -33,7 +35,7 @@ def measure(state: dict[str, Any], runs: int = 5) -> tuple[list[Metric], dict[st
         Metric("full refresh of all panes (concurrent)", "≤ 1.2× slowest single source",
                f"{ratio:.2f}× ({ms(median(together))} vs {slowest} {ms(med[slowest])})", ratio <= 1.2,
                f"each pane's headless fetch alone vs all {len(fetches)} at once in threads, {runs} interleaved "
-               "runs, medians, one warm Connections",
+               "runs, medians, one warm Connections, its short-lived caches forgotten before each measure",
                {"alone_s": alone, "together_s": together}),
         Metric("single pane fetch times", "info", detail, None, "medians of the runs above", {"median_s": med}),
     ]
