@@ -68,3 +68,45 @@ def test_a_write_during_a_read_discards_its_answer() -> None:
 
     assert cache.get("k", load, 1) == b"old"
     assert cache.get("k", lambda: b"new", 1) == b"new"
+
+
+def _list_body(*items: tuple[str, str]) -> bytes:
+    import json
+
+    return json.dumps({"kind": "SecretList", "apiVersion": "v1", "items": [
+        {"metadata": {"name": n, "namespace": ns}, "data": {"k": "dg=="}} for ns, n in items]}).encode()
+
+
+def test_a_get_is_answered_from_a_remembered_list() -> None:
+    cache = ListCache(ttl=60)
+    cache.get("in-ns", lambda: _list_body(("ns", "a")), 1)
+    cache.remember_list(("secrets", "", "ns"), "in-ns")
+    hit, obj = cache.lookup("secrets", "", "ns", "a")
+    assert hit and obj == {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "a", "namespace": "ns"},
+                           "data": {"k": "dg=="}}
+    obj["data"]["k"] = "changed"  # every caller gets a copy of its own
+    assert cache.lookup("secrets", "", "ns", "a")[1]["data"]["k"] == "dg=="
+    assert cache.lookup("secrets", "", "ns", "b") == (True, None)  # the list says it does not exist
+    assert cache.lookup("secrets", "", "other", "a") == (False, None)  # no list of that namespace
+    assert cache.lookup("configmaps", "", "ns", "a") == (False, None)
+    cache.clear()
+    assert cache.lookup("secrets", "", "ns", "a") == (False, None)
+
+
+def test_a_list_of_all_namespaces_answers_any_and_expires() -> None:
+    import time
+
+    cache = ListCache(ttl=0.2)
+    cache.get("all", lambda: _list_body(("x", "a"), ("y", "b")), 1)
+    cache.remember_list(("secrets", "", None), "all")
+    assert cache.lookup("secrets", "", "y", "b")[1]["metadata"]["namespace"] == "y"
+    assert cache.lookup("secrets", "", "x", "b") == (True, None)
+    time.sleep(0.3)
+    assert cache.lookup("secrets", "", "y", "b") == (False, None)
+
+
+def test_a_list_not_cached_is_not_remembered() -> None:
+    cache = ListCache(ttl=0)
+    cache.get("all", lambda: _list_body(("x", "a")), 1)
+    cache.remember_list(("secrets", "", None), "all")
+    assert cache.lookup("secrets", "", "x", "a") == (False, None)

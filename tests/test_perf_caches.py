@@ -139,6 +139,34 @@ def test_overview_and_rustfs_pane_share_one_bucket_listing(lab: dict[str, Any], 
         conns.close()
 
 
+def test_one_refresh_reads_acl_list_and_roles_once(lab: dict[str, Any], lab_config: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from checks.cnpg_view import load_cnpg_view
+    from checks.dragonfly_view import collect_view
+    from checks.overview import collect_overview
+
+    conns = _conns(lab_config)
+    try:
+        collect_overview(conns)  # warm: the kube client, imports
+        conns.forget_cached()
+        watch = ServerWatch(lab).start()
+        with ThreadPoolExecutor(max_workers=3) as pool:  # as the app's workers run them
+            futures = [pool.submit(f, conns) for f in (collect_overview, collect_view, load_cnpg_view)]
+            overview, view, cnpg = (f.result() for f in futures)
+        seen = watch.stop()
+        assert seen.redis_calls.get("acl|list") == 1
+        clusters = [s for s in overview.systems if s.system.startswith("cnpg ") and s.status == "pass"]
+        assert clusters
+        roles_queries = [q for _, q in seen.postgres if q.startswith("SELECT r.rolname, r.rolsuper")]
+        servers = {s.endpoint.rpartition("→")[2].strip() for s in clusters}  # the lab serves both from one
+        assert len(roles_queries) == len(servers)
+        row = next(s for s in overview.systems if s.system == "dragonfly")
+        assert row.status in ("pass", "warn") and view.users and cnpg.clusters
+    finally:
+        conns.close()
+
+
 def test_s3_clients_are_shared_per_arguments(lab_config: Any) -> None:
     conns = _conns(lab_config)
     args = ("http://127.0.0.1:1", "AKIAEXAMPLE", "secret\n", "us-east-1", 5.0)
