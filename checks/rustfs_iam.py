@@ -215,6 +215,73 @@ def _service_accounts(admin: RustfsAdmin, user: str) -> list[AccessKeyInfo]:
 
 
 def _iam_snapshot(iam: IamApiAdapter) -> IamSnapshot:
+    """The snapshot from GetAccountAuthorizationDetails (users with their groups and policies, groups, every
+    local policy with its document: one paginated request instead of ~3 per user, 2 per group and 1 per
+    policy) plus each user's access keys; by the single List/Get calls when that call is refused or lacking."""
+    try:
+        return _iam_snapshot_details(iam)
+    except SourceError as exc:
+        if exc.kind in ("unreachable", "timeout", "auth"):
+            raise
+    return _iam_snapshot_calls(iam)
+
+
+def _policy_name(p: dict[str, Any]) -> str:
+    if p.get("PolicyName"):
+        return str(p["PolicyName"])
+    return str(p.get("Arn") or "").rpartition("/")[2]  # arn:aws:iam::ACCOUNT:policy/PATH/NAME
+
+
+def _iam_snapshot_details(iam: IamApiAdapter) -> IamSnapshot:
+    users: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    policies: list[dict[str, Any]] = []
+    marker = None
+    for _ in range(100):
+        resp = iam._call("get_account_authorization_details", Filter=["User", "Group", "LocalManagedPolicy"],
+                         **({"Marker": marker} if marker else {}))
+        users += resp.get("UserDetailList", [])
+        groups += resp.get("GroupDetailList", [])
+        policies += resp.get("Policies", [])
+        if not resp.get("IsTruncated"):
+            break
+        marker = resp.get("Marker")
+    else:
+        raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: too many pages", kind="error")
+    if any(not isinstance(u.get("UserName"), str) for u in users):
+        raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: a user without a name")
+    names = sorted(u["UserName"] for u in users)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys_per_user = list(pool.map(iam.access_keys, names))
+    by_name = {u["UserName"]: u for u in users}
+    members: dict[str, list[str]] = {}
+    for u in users:  # in the server's order, as GetGroup lists a group's users
+        for g in u.get("GroupList") or ():
+            members.setdefault(str(g), []).append(u["UserName"])
+    records = []
+    for name, keys in zip(names, keys_per_user):
+        u = by_name[name]
+        member_of = tuple(str(g) for g in u.get("GroupList") or ())
+        pols = tuple(str(p.get("PolicyName") or "") for p in u.get("AttachedManagedPolicies") or ())
+        status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
+        records.append(RustfsUser(name, status, pols, member_of))
+    group_records = tuple(
+        RustfsGroup(str(g.get("GroupName")), "enabled", tuple(members.get(str(g.get("GroupName")), ())),
+                    tuple(str(p.get("PolicyName") or "") for p in g.get("AttachedManagedPolicies") or ()))
+        for g in sorted(groups, key=lambda g: str(g.get("GroupName"))))
+    docs = []
+    for p in policies:
+        version = next((v for v in p.get("PolicyVersionList") or () if v.get("IsDefaultVersion")), None)
+        if version is None:
+            raise SourceError("s3", "IAM API error", f"GetAccountAuthorizationDetails: policy {_policy_name(p)} "
+                              "without its default version")
+        docs.append(RustfsPolicy(_policy_name(p), _doc(version.get("Document"))))
+    keys = tuple(k for ks in keys_per_user for k in ks)
+    return IamSnapshot(SOURCE_IAM, tuple(records), group_records, tuple(sorted(docs, key=lambda p: p.name)), keys,
+                       IAM_LIMITS, iam.access_key)
+
+
+def _iam_snapshot_calls(iam: IamApiAdapter) -> IamSnapshot:
     with ThreadPoolExecutor(max_workers=8) as pool:  # the policies and the groups while the users are read
         policies = pool.submit(iam.list_policies)
         group_names = pool.submit(iam.groups)
