@@ -226,29 +226,36 @@ def _rank(c: Credentials) -> tuple[int, ...]:
 
 
 def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) -> None:
-    """List the Secrets (and ConfigMaps) of each namespace whose workloads read some in their env, one list
-    per namespace and kind, concurrently: resolving many workloads' env then asks nothing more (KubeSource
-    answers a get from a list it has just made) instead of one get per object. Best effort: when a list
-    fails, the gets ask one by one as before."""
+    """List the Secrets (and ConfigMaps) the workloads' env reads: in all namespaces at once (the Overview lists
+    the Secrets of all namespaces too, so one refresh asks once), else one list per namespace, concurrently.
+    Resolving many workloads' env then asks nothing more (KubeSource answers a get from a list it has just
+    made) instead of one get per object. Best effort: when a list fails, the gets ask one by one as before."""
     from concurrent.futures import ThreadPoolExecutor
 
-    wanted: set[tuple[str, str]] = set()
+    wanted: dict[str, set[str]] = {}
     for w in workloads:
         for c in w.template.all_containers:
             kinds = {src.kind for src in c.env_from}
             kinds |= {v.value_from.kind for v in c.env if v.value_from is not None}
-            wanted |= {(kind, w.namespace) for kind in kinds & {"secret", "configmap"}}
+            for kind in kinds & {"secret", "configmap"}:
+                wanted.setdefault(kind, set()).add(w.namespace)
 
-    def one(item: tuple[str, str]) -> None:
-        kind, ns = item
+    def one(kind: str, ns: str) -> bool:
         try:
             (kube.list_secrets if kind == "secret" else kube.list_configmaps)(ns)
+            return True
         except SourceError:
-            pass
+            return False
+
+    def per_kind(kind: str) -> None:
+        namespaces = sorted(wanted[kind])
+        if len(namespaces) == 1 or not one(kind, "*"):
+            with ThreadPoolExecutor(max_workers=min(8, len(namespaces))) as pool:
+                list(pool.map(lambda ns: one(kind, ns), namespaces))
 
     if wanted:
-        with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
-            list(pool.map(one, sorted(wanted)))
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+            list(pool.map(per_kind, sorted(wanted)))
 
 
 def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str) -> AppCredentials:

@@ -260,15 +260,26 @@ def load_cnpg_view(conns: Any) -> CnpgView:
     clusters = sorted(list_clusters(kube), key=lambda c: c.ref)
     namespaces = sorted({c.namespace for c in clusters})
     now = clock.now()
+    def each_namespace(fn: Any) -> dict[str, tuple[Any, str]]:
+        # one list of all namespaces (the Overview lists the same, so one refresh asks once), split here; when
+        # that fails, one list per namespace as before (and their errors, as before)
+        if not namespaces:
+            return {}
+        listed, err = _soft(fn, "*")
+        if not err:
+            return {ns: ([x for x in listed if x.namespace == ns], "") for ns in namespaces}
+        return {ns: _soft(fn, ns) for ns in namespaces}
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        reads = {(ns, what): pool.submit(_soft, fn, ns) for ns in namespaces
-                 for what, fn in (("secrets", kube.list_secrets), ("deploy", kube.list_deployments),
-                                  ("sts", kube.list_statefulsets), ("pods", kube.list_pods))}
+        kinds = (("secrets", kube.list_secrets), ("deploy", kube.list_deployments), ("sts", kube.list_statefulsets),
+                 ("pods", kube.list_pods))
+        per_kind = {what: pool.submit(each_namespace, fn) for what, fn in kinds}
         roles = {c.ref: pool.submit(_soft, lambda c=c: admin_version_and_roles(conns, c.namespace, c.name)[1])
                  for c in clusters}
+        reads = {(ns, what): got for what, future in per_kind.items() for ns, got in future.result().items()}
         views = []
         for c in clusters:
-            got = {what: reads[(c.namespace, what)].result() for what in ("secrets", "deploy", "sts", "pods")}
+            got = {what: reads[(c.namespace, what)] for what in ("secrets", "deploy", "sts", "pods")}
             problems = [f"{what} of {c.namespace}: {err}" for what, (_, err) in got.items() if err]
             pg_roles, pg_error = roles[c.ref].result()
             secrets = {s.name: s for s in got["secrets"][0] or ()}
