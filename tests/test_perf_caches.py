@@ -250,3 +250,21 @@ def test_acl_lines_are_remembered_but_never_a_plaintext_password() -> None:
     assert first == again
     assert listing[0] in acl._MEMO
     assert not any("plaintext-pw" in key for key in acl._MEMO)
+
+
+def test_iam_snapshot_from_authorization_details_equals_the_single_calls(lab: dict[str, Any],
+                                                                           lab_config: Any) -> None:
+    from checks.rustfs_iam import _iam_snapshot_calls, _iam_snapshot_details
+
+    conns = _conns(lab_config)
+    try:
+        ep = conns.rustfs_admin()
+        iam = conns.iam(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, float(lab_config.timeout))
+        watch = ServerWatch(lab).start()
+        details = _iam_snapshot_details(iam)
+        seen = watch.stop()
+        calls = _iam_snapshot_calls(iam)
+        assert details == calls
+        assert len(_iam_requests(seen)) == 1 + len(details.users)  # the details, then each user's access keys
+    finally:
+        conns.close()
