@@ -110,3 +110,35 @@ def test_a_list_not_cached_is_not_remembered() -> None:
     cache.get("all", lambda: _list_body(("x", "a")), 1)
     cache.remember_list(("secrets", "", None), "all")
     assert cache.lookup("secrets", "", "x", "a") == (False, None)
+
+
+def test_a_get_waits_for_a_list_in_flight() -> None:
+    cache = ListCache(ttl=60)
+    started, release = threading.Event(), threading.Event()
+
+    def load() -> bytes:
+        started.set()
+        release.wait(5)
+        return _list_body(("ns", "a"))
+
+    cache.remember_list(("secrets", "", "ns"), "in-ns")
+    lister = threading.Thread(target=lambda: cache.get("in-ns", load, 10))
+    lister.start()
+    started.wait(5)
+    threading.Timer(0.1, release.set).start()
+    hit, obj = cache.lookup("secrets", "", "ns", "a", wait=5)
+    lister.join()
+    assert hit and obj["metadata"]["name"] == "a"
+    assert cache.lookup("secrets", "", "ns", "a", wait=0)[0]
+
+
+def test_a_failed_list_in_flight_leaves_the_get_to_ask() -> None:
+    cache = ListCache(ttl=60)
+    cache.remember_list(("secrets", "", "ns"), "in-ns")
+
+    def fail() -> bytes:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        cache.get("in-ns", fail, 1)
+    assert cache.lookup("secrets", "", "ns", "a", wait=1) == (False, None)

@@ -132,11 +132,12 @@ class KubeSource:
         kube_rbac.require(call)
         if call.verb == "list":
             key = (call, args, tuple(sorted(kw.items())))
-            body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
             if not kw:  # a plain list (no selector): gets of its objects can be answered from it
                 self.list_cache.remember_list((call.resource, call.group, call.namespace), key)
+            body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
         elif call.verb == "get" and call.resource not in UNCACHED_GETS:
-            hit, doc = self.list_cache.lookup(call.resource, call.group, call.namespace or "", call.name or "")
+            hit, doc = self.list_cache.lookup(call.resource, call.group, call.namespace or "", call.name or "",
+                                              self.timeout + 1)
             if hit:
                 return doc
             key = (call, args, tuple(sorted(kw.items())))

@@ -75,21 +75,32 @@ class ListCache:
         return body
 
     def remember_list(self, what: tuple[str, str, str | None], key: Hashable) -> None:
-        """`key` is a plain list (no selector) of (resource, group, namespace or None = all): gets may be
-        answered from it while it is cached (`lookup`)."""
-        with self._lock:
-            if key in self._entries:
+        """`key` is (about to be) a plain list (no selector) of (resource, group, namespace or None = all): gets
+        may be answered from it while it is cached or in flight (`lookup`)."""
+        if self.ttl > 0:
+            with self._lock:
                 self._lists[what] = key
 
-    def lookup(self, resource: str, group: str, namespace: str, name: str) -> tuple[bool, Any]:
+    def lookup(self, resource: str, group: str, namespace: str, name: str, wait: float = 0.0) -> tuple[bool, Any]:
         """(True, the object as a get would answer it, or None when the list has no such object) from a fresh
-        cached list of `resource` in `namespace` or in all namespaces; (False, None) when there is none."""
+        cached list of `resource` in `namespace` or in all namespaces, waiting up to `wait` s for one in flight
+        (the panes of a refresh list and get at the same moment); (False, None) when there is none."""
         if self.ttl <= 0:
             return False, None
         for ns in (namespace, None):
             with self._lock:
                 key = self._lists.get((resource, group, ns))
                 entry = self._entries.get(key) if key is not None else None
+                fresh = entry is not None and entry[0] > time.monotonic()
+                event = self._inflight.get(key) if key is not None and not fresh else None
+            if event is not None and wait > 0 and event.wait(wait):
+                with self._lock:
+                    entry = self._entries.get(key)
+                    fresh = entry is not None and entry[0] > time.monotonic()
+            if not fresh:
+                continue
+            with self._lock:
+                entry = self._entries.get(key)
                 if entry is None or entry[0] <= time.monotonic() or entry[1] is None:
                     continue
                 expiry, body = entry
