@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from checks.alerts import SEVERITY_GROUPS, AlertsData, AlertView
 from checks.alerts_lint import RuleLint
@@ -120,13 +120,7 @@ class AlertsScreen(PaneScreen):
 
     # -- selection and detail -----------------------------------------------------------------
     def _current(self, table_id: str) -> str | None:
-        table = self.query_one(table_id, FilterableTable)
-        if not table.row_count:
-            return None
-        try:
-            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
+        return self.query_one(table_id, FilterableTable).cursor_key()
 
     def current_alert(self) -> AlertView | None:
         """The alert under the cursor (None on a severity header)."""
@@ -146,21 +140,21 @@ class AlertsScreen(PaneScreen):
                                                       style="dim")
         self.query_one("#rule-detail", Static).update(text)
 
-    @on(DataTable.RowHighlighted, "#alerts-table")
+    @on(FilterableTable.RowHighlighted, "#alerts-table")
     def _alert_highlighted(self) -> None:
         self._update_alert_detail()
 
-    @on(DataTable.RowHighlighted, "#rules-table")
+    @on(FilterableTable.RowHighlighted, "#rules-table")
     def _rule_highlighted(self) -> None:
         self._update_rule_detail()
 
-    @on(DataTable.RowSelected, "#alerts-table")
-    def _alert_selected(self, event: DataTable.RowSelected) -> None:
+    @on(FilterableTable.RowSelected, "#alerts-table")
+    def _alert_selected(self, event: FilterableTable.RowSelected) -> None:
         event.stop()
         self.action_follow_link()
 
-    @on(DataTable.RowSelected, "#rules-table")
-    def _rule_selected(self, event: DataTable.RowSelected) -> None:
+    @on(FilterableTable.RowSelected, "#rules-table")
+    def _rule_selected(self, event: FilterableTable.RowSelected) -> None:
         """Enter on a rule: its alerts, in the Alerts tab."""
         event.stop()
         entry = self._rules.get(str(event.row_key.value))

@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from screens import cnpg_render as render
 from screens.base import PaneScreen
@@ -124,8 +124,8 @@ class CnpgScreen(PaneScreen):
         box.mount_all(widgets)
 
     # -- detail -------------------------------------------------------------------------------
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(FilterableTable.RowSelected)
+    def _row_selected(self, event: FilterableTable.RowSelected) -> None:
         if isinstance(event.data_table, FilterableTable) and event.row_key.value:
             self.open_detail(str(event.row_key.value))
 

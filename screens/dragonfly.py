@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import Input, Sparkline, Static, TabbedContent, TabPane
 
 from screens.base import PaneScreen
 from screens.prepared import Prepared
@@ -153,8 +153,8 @@ class DragonflyScreen(PaneScreen):
                            for i, e in enumerate(data.slowlog)])
 
     # -- user detail ----------------------------------------------------------------------------
-    @on(DataTable.RowSelected, "#users")
-    def _user_selected(self, event: DataTable.RowSelected) -> None:
+    @on(FilterableTable.RowSelected, "#users")
+    def _user_selected(self, event: FilterableTable.RowSelected) -> None:
         self.open_user(str(event.row_key.value))
 
     def open_user(self, name: str) -> None:

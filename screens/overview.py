@@ -7,7 +7,6 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable
 from textual.widgets import Static
 
 from screens.base import PaneScreen
@@ -53,8 +52,8 @@ class OverviewScreen(PaneScreen):
              for p in data.permissions],
         )
 
-    @on(DataTable.RowHighlighted, "#systems")
-    def _system_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(FilterableTable.RowHighlighted, "#systems")
+    def _system_highlighted(self, event: FilterableTable.RowHighlighted) -> None:
         self._show_system(event.cursor_row)
 
     def _show_system(self, row: int) -> None:

@@ -80,8 +80,8 @@ class TriageScreen(PaneScreen):
         if run:
             self.action_run_flow()
 
-    @on(DataTable.RowSelected, "#targets")
-    def _target_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(FilterableTable.RowSelected, "#targets")
+    def _target_chosen(self, event: FilterableTable.RowSelected) -> None:
         app = str(event.row_key.value)
         self.query_one("#app-input", Input).value = app
         self.action_run_flow()

@@ -17,6 +17,8 @@ from typing import Any
 
 from textual.widgets import DataTable, Static
 
+from tui.widgets.table import FilterableTable
+
 from tests.labtools import lab_config, run_cli
 
 PANE_KEYS = {"overview": "1", "dragonfly": "2", "cnpg": "3", "rustfs": "4", "alerts": "5", "triage": "6"}
@@ -46,7 +48,7 @@ def pane_text(screen: Any) -> str:
     for widget in screen.query("*"):
         if not widget.display:
             continue
-        if isinstance(widget, DataTable):
+        if isinstance(widget, (DataTable, FilterableTable)):
             for i in range(widget.row_count):
                 out.append(" | ".join(getattr(c, "plain", str(c)) for c in widget.get_row_at(i)))
         elif isinstance(widget, Static):

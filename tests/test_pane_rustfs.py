@@ -117,8 +117,8 @@ def _cells(screen: Any, table_id: str, key: str) -> list[str]:
 def _all_cells(screen: Any) -> str:
     text = []
     for table in screen.query(FilterableTable):
-        for _, cells in table._all_rows:
-            text += [c.plain for c in cells]
+        for key, _ in table._all_rows:
+            text += [c.plain for c in table.get_row(key)]
     return "\n".join(text)
 
 

@@ -113,12 +113,18 @@ def dump(app: Any, where: str, out: Outputs) -> None:
     notifications and the clipboard."""
     from textual.widgets import DataTable, Input, Static
 
+    from tui.widgets.table import FilterableTable
+
     out.add(f"{where} screenshot", app.export_screenshot())
     parts = []
     for widget in app.screen.query("*"):
         if isinstance(widget, Static):
             content = widget.content
             parts.append(getattr(content, "plain", None) or str(content))
+        elif isinstance(widget, FilterableTable):  # every row of the set, also those a filter hides
+            parts += [label.plain for label in widget._labels]
+            for key, _ in widget._all_rows:
+                parts += [cell.plain for cell in widget.get_row(key)]
         elif isinstance(widget, DataTable):
             parts += [str(c.label) for c in widget.columns.values()]
             for key in list(widget.rows):

@@ -1,119 +1,236 @@
-"""A DataTable that keeps its full row set and filters it by regex (`/` and `/!`).
+"""A virtual table that keeps its full row set and filters it by regex (`/` and `/!`).
 
-Built for large tables (10,000 ACL users): rows are added in bulk instead of one `add_row` at a time
-(which re-validates the cursor per row), and each cell's width is computed once in `set_rows` from its
-plain text instead of DataTable measuring every cell of every new row through the console on each
-re-render. A filter keystroke therefore costs one regex scan over prepared row texts plus a bulk re-add.
+Built for large tables (10,000 ACL users, 5,000 buckets): only the rows on screen are ever rendered.
+The table holds its rows as prepared tuples of Rich `Text` (made in a worker thread by `prepare`), the
+column widths come from widths computed once per row set, and a filter keystroke is one scan over the
+rows' lower-cased texts followed by a repaint of the visible lines, whatever the row count. (Textual's
+DataTable keeps a key, a Row and a cell dict per row and rebuilds its indexes on every change: seconds and
+hundreds of MB at that size.)
+
+The keyboard and the messages follow DataTable's (row cursor, enter selects, page keys, mouse click);
+`RowHighlighted` / `RowSelected` carry `cursor_row` and `row_key.value` and match `@on(..., "#id")`.
+Cells and column labels given as `str` are rendered literally, never as markup.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from itertools import zip_longest
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets._data_table import DuplicateKey, Row, RowKey
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets._data_table import RowKey
 
 from tui.safe import safe
 
+CELL_PADDING = 1
+"""Blank cells each side of a column, as in DataTable."""
 
-def _width(text: Text) -> int:
-    """What DataTable's measure() gives for a Text cell: its widest line, in terminal cells."""
-    plain = text.plain
+
+Cell = Any
+"""A stored cell: `str` (plain, unstyled), `(plain, style, justify)` (one style over the whole cell) or a
+`Text` (several styles). A 10,000-row table holds ~100,000 cells: a Text costs ~300 bytes more than a str."""
+
+
+def _compact(cell: Text) -> Cell:
+    """The lightest stored form of a cell that renders the same."""
+    if cell._spans:
+        return cell
+    style = cell.style
+    justify = cell.justify
+    if not style and justify in (None, "default", "left"):
+        return cell.plain
+    return (cell.plain, str(style), justify)
+
+
+def _text(cell: Cell) -> Text:
+    """A stored cell as a (new) Text."""
+    if isinstance(cell, str):
+        return Text(cell, end="")
+    if isinstance(cell, tuple):
+        return Text(cell[0], style=cell[1], justify=cell[2], end="")
+    return cell.copy()
+
+
+def _plain(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else cell[0] if isinstance(cell, tuple) else cell.plain
+
+
+def _width(plain: str) -> int:
+    """A cell's width in terminal cells: its first line (rows are one line high)."""
     if plain.isascii() and plain.isprintable():  # one cell per character
         return len(plain)
-    if "\n" not in plain:
-        return cell_len(plain)
-    return max(cell_len(line) for line in plain.split("\n"))
+    return cell_len(plain.split("\n", 1)[0])
 
 
 class PreparedRows:
-    """Rows made ready for a FilterableTable: cells as Text, their widths, and the filter's haystacks.
+    """Rows made ready for a FilterableTable: cells in their stored form, column widths, the filter's haystacks.
 
     Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
 
-    __slots__ = ("rows", "widths", "haystacks", "lowered", "_objects")
+    __slots__ = ("rows", "widths", "haystacks", "lowered", "index")
 
     def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        self.rows: list[tuple[str, tuple[Any, ...]]] = [
-            (key, tuple(c if isinstance(c, Text) else safe(c) for c in cells)) for key, cells in rows]
-        """(key, cells) with every cell a Text."""
-        self.widths: dict[str, tuple[int, ...]] = {key: tuple(_width(c) for c in cells) for key, cells in self.rows}
-        """Row key -> each cell's width in terminal cells."""
-        self.haystacks: list[str] = [" ".join(c.plain for c in cells) for _, cells in self.rows]
+        self.rows: list[tuple[str, tuple[Cell, ...]]] = [
+            (key, tuple(_compact(c if isinstance(c, Text) else safe(c)) for c in cells)) for key, cells in rows]
+        """(key, cells) with every cell in its stored form (`Cell`)."""
+        index: dict[str, int] = {}
+        for i, (key, _) in enumerate(self.rows):
+            if key in index:
+                raise ValueError(f"duplicate row key {key!r}")
+            index[key] = i
+        self.index = index
+        """Row key -> position in `rows`."""
+        self.haystacks: list[str] = []
         """Each row's plain text (cells joined by spaces), what the regex filter searches."""
+        widths: list[int] = []
+        for _, cells in self.rows:
+            plains = [_plain(c) for c in cells]
+            self.haystacks.append(" ".join(plains))
+            for i, plain in enumerate(plains):
+                w = _width(plain)
+                if i >= len(widths):
+                    widths.append(w)
+                elif w > widths[i]:
+                    widths[i] = w
+        self.widths: tuple[int, ...] = tuple(widths)
+        """The widest cell of each column over all rows (columns never jump while filtering)."""
         self.lowered: list[str] = [hay.lower() for hay in self.haystacks]
         """The haystacks lower-cased once, what a plain-word filter keystroke searches."""
-        self._objects: tuple[tuple[Any, ...], dict[str, tuple[RowKey, dict[Any, Any], Row]]] | None = None
-
-    def objects(self, column_keys: tuple[Any, ...]) -> dict[str, tuple[RowKey, dict[Any, Any], Row]]:
-        """Row key -> the DataTable's own records of that row (key, cells by column, Row), made once and
-        reused by every re-render (a filter keystroke re-adds rows without re-creating them)."""
-        cached = self._objects
-        if cached is not None and cached[0] == column_keys:
-            return cached[1]
-        width = len(column_keys)
-        out: dict[str, tuple[RowKey, dict[Any, Any], Row]] = {}
-        for key, cells in self.rows:
-            if len(cells) > width:
-                raise ValueError("More values provided than there are columns.")
-            row_key = RowKey(key)
-            if key in out:
-                raise DuplicateKey(f"The row key {row_key!r} already exists.")
-            out[key] = (row_key, dict(zip(column_keys, cells) if len(cells) == width else
-                                      zip_longest(column_keys, cells)), Row(row_key, 1, None, False))
-        self._objects = (column_keys, out)
-        return out
 
 
-class FilterableTable(DataTable):
-    """DataTable with `set_rows` and `apply_filter`; cells and column labels given as str are rendered literally."""
+class CursorCoordinate(NamedTuple):
+    """DataTable-compatible (row, column) of the cursor; the column is always 0 (row cursor)."""
+
+    row: int
+    column: int
+
+
+class FilterableTable(ScrollView, can_focus=True):
+    """A row-cursor table with `set_rows` and `apply_filter` that renders only its visible lines."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Select", show=False),
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("left", "scroll_left", "Scroll left", show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home,home", "cursor_top", "Top", show=False),
+        Binding("ctrl+end,end", "cursor_bottom", "Bottom", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "datatable--header", "datatable--cursor", "datatable--even-row", "datatable--odd-row",
+    }
 
     DEFAULT_CSS = """
-    FilterableTable { height: 1fr; }
+    FilterableTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .datatable--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .datatable--header { background-tint: $foreground 5%; }
+        }
+        &:dark > .datatable--even-row { background: $surface-darken-1 40%; }
+        & > .datatable--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .datatable--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .datatable--even-row { background: $surface-lighten-1 50%; }
+        & > .datatable--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("cursor_type", "row")
-        kwargs.setdefault("zebra_stripes", True)
-        super().__init__(*args, **kwargs)
-        self._all_rows: list[tuple[str, tuple[Any, ...]]] = []
+    class RowHighlighted(Message):
+        """The cursor moved onto a row (also when rows first arrive)."""
+
+        def __init__(self, table: FilterableTable, cursor_row: int, row_key: RowKey) -> None:
+            super().__init__()
+            self.data_table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> FilterableTable:
+            return self.data_table
+
+    class RowSelected(Message):
+        """Enter (or a click on the highlighted row) chose a row."""
+
+        def __init__(self, table: FilterableTable, cursor_row: int, row_key: RowKey) -> None:
+            super().__init__()
+            self.data_table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> FilterableTable:
+            return self.data_table
+
+    def __init__(self, *, cursor_type: str = "row", zebra_stripes: bool = True, name: str | None = None,
+                 id: str | None = None, classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        if cursor_type != "row":
+            raise ValueError("FilterableTable has a row cursor only")
+        self.zebra_stripes = zebra_stripes
         self._columns: tuple[str, ...] = ()
-        self._widths: dict[str, tuple[int, ...]] = {}
+        self._labels: tuple[Text, ...] = ()
         self._prepared = PreparedRows(())
-        self._shown: list[tuple[str, tuple[Any, ...]]] | None = None
-        """The rows currently in the DataTable (None: unknown, render again)."""
-        self._measured_all = False
-        """Every row of the current set has been measured into the column widths (which never shrink)."""
+        self._all_rows: list[tuple[str, tuple[Cell, ...]]] = []
+        self._shown: list[tuple[str, tuple[Cell, ...]]] = []
+        """The rows that pass the filter, in order: what is on screen."""
+        self._shown_index: dict[str, int] | None = None
+        self._widths: tuple[int, ...] = ()
+        self._cursor = 0
+        self._highlighted: str | None = None
+        """Key of the row the last RowHighlighted named (None: none yet)."""
+        self._lines: dict[tuple[Any, ...], Strip] = {}
         self.filter_pattern: str = ""
         self.filter_invert: bool = False
 
+    # -- data -------------------------------------------------------------------------------------
     @staticmethod
     def prepare(rows: Sequence[tuple[str, Sequence[Any]]]) -> PreparedRows:
         """Everything `set_rows` computes per row, done without touching the widget: call it in a worker
         thread (a pane's `fetch()`) so that the UI thread only swaps the prepared rows in."""
         return PreparedRows(rows)
 
-    def set_rows(self, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[Any]]] | PreparedRows) -> None:
+    def set_rows(self, columns: Sequence[str | Text], rows: Sequence[tuple[str, Sequence[Any]]] | PreparedRows) -> None:
         """Replace the content; keeps the cursor on the same row key when it still exists.
 
         `rows` may be `FilterableTable.prepare(rows)`, built in a worker thread."""
         current = self._current_key()
         if tuple(columns) != self._columns:
-            self.clear(columns=True)
             # labels too may be server text (the access matrix names a column per bucket): never markup
-            self.add_columns(*(c if isinstance(c, Text) else safe(c) for c in columns))
+            self._labels = tuple(c if isinstance(c, Text) else safe(c) for c in columns)
             self._columns = tuple(columns)
         prepared = rows if isinstance(rows, PreparedRows) else PreparedRows(rows)
-        self._all_rows = prepared.rows
-        self._widths = prepared.widths
         self._prepared = prepared
-        self._shown = None
-        self._measured_all = False
+        self._all_rows = prepared.rows
+        label_widths = [_width(label.plain) for label in self._labels]
+        self._widths = tuple(max(label_widths[i] if i < len(label_widths) else 0,
+                                 prepared.widths[i] if i < len(prepared.widths) else 0)
+                             for i in range(max(len(label_widths), len(prepared.widths))))
+        self._shown = []  # forces a re-render
         self._render_rows(current)
 
     def apply_filter(self, pattern: str, invert: bool = False) -> str | None:
@@ -126,17 +243,7 @@ class FilterableTable(DataTable):
         self._render_rows(self._current_key())
         return None
 
-    def visible_keys(self) -> list[str]:
-        return [str(k.value) for k in self.rows]
-
-    def _matches(self, cells: tuple[Text, ...]) -> bool:
-        if not self.filter_pattern:
-            return True
-        hay = " ".join(c.plain for c in cells)
-        found = re.search(self.filter_pattern, hay, re.I) is not None
-        return found != self.filter_invert
-
-    def _visible_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
+    def _visible_rows(self) -> list[tuple[str, tuple[Cell, ...]]]:
         if not self.filter_pattern:
             return self._all_rows
         prepared = self._prepared
@@ -147,98 +254,206 @@ class FilterableTable(DataTable):
         search = re.compile(pattern, re.I).search
         return [row for row, hay in zip(self._all_rows, prepared.haystacks) if (search(hay) is None) == invert]
 
-    def _current_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
-
     def _render_rows(self, keep: str | None) -> None:
+        """Show the rows that pass the filter; the cursor stays on `keep` when it is still shown."""
         visible = self._visible_rows()
-        shown = self._shown
-        if shown is not None and len(shown) == len(visible) and all(a is b for a, b in zip(shown, visible)):
-            return  # the filter kept exactly the rows on screen (a keystroke that matches them all)
-        self.clear(columns=False)
-        self._add_prepared(visible)
+        if visible is self._shown:
+            return
         self._shown = visible
-        if keep is not None:
-            try:
-                self.move_cursor(row=self.get_row_index(keep))
-            except Exception:
-                pass
+        self._shown_index = None if visible is not self._all_rows else self._prepared.index
+        self._lines.clear()
+        self.virtual_size = Size(self._total_width(), len(visible) + 1)
+        row = self._index_of(keep) if keep is not None else None
+        self._cursor = row if row is not None else min(self._cursor, max(len(visible) - 1, 0))
+        self._cursor_moved(scroll=row is not None)
+        self.refresh()
 
-    def _add_rows(self, rows: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
-        """`add_row` for many rows at once (height 1, no label), with one cursor check at the end."""
-        column_keys = [c.key for c in self.ordered_columns]
-        width = len(column_keys)
-        locations, data, table_rows, new_rows = self._row_locations, self._data, self.rows, self._new_rows
-        first = index = self.row_count
-        for key, cells in rows:
-            if len(cells) > width:
-                raise ValueError("More values provided than there are columns.")
-            row_key = RowKey(key)
-            if row_key in locations:
-                raise DuplicateKey(f"The row key {row_key!r} already exists.")
-            locations[row_key] = index
-            data[row_key] = dict(zip(column_keys, cells) if len(cells) == width else zip_longest(column_keys, cells))
-            table_rows[row_key] = Row(row_key, 1, None, False)
-            new_rows.add(row_key)
-            index += 1
-        if index == first:
+    def _total_width(self) -> int:
+        return sum(w + 2 * CELL_PADDING for w in self._widths)
+
+    def _index_of(self, key: str) -> int | None:
+        if self._shown_index is None:
+            self._shown_index = {k: i for i, (k, _) in enumerate(self._shown)}
+        return self._shown_index.get(key)
+
+    # -- DataTable-compatible reading ---------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        """Rows shown (after the filter)."""
+        return len(self._shown)
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    @property
+    def cursor_coordinate(self) -> CursorCoordinate:
+        return CursorCoordinate(self._cursor, 0)
+
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows shown, in order."""
+        return [key for key, _ in self._shown]
+
+    def cursor_key(self) -> str | None:
+        """Key of the row under the cursor (None when the table is empty)."""
+        return self._current_key()
+
+    def get_row_index(self, key: str) -> int:
+        """Position of a shown row; KeyError when it is filtered out or absent."""
+        index = self._index_of(key)
+        if index is None:
+            raise KeyError(key)
+        return index
+
+    def get_row(self, key: str) -> list[Text]:
+        """The cells (as Text) of a row of the current set (shown or filtered out)."""
+        return [_text(c) for c in self._all_rows[self._prepared.index[key]][1]]
+
+    def get_row_at(self, index: int) -> list[Text]:
+        """The cells (as Text) of the shown row at `index`."""
+        return [_text(c) for c in self._shown[index][1]]
+
+    def _current_key(self) -> str | None:
+        if not self._shown:
+            return None
+        return self._shown[min(self._cursor, len(self._shown) - 1)][0]
+
+    # -- cursor -------------------------------------------------------------------------------------
+    def move_cursor(self, *, row: int | None = None, column: int | None = None, animate: bool = False,
+                    scroll: bool = True) -> None:
+        """Put the cursor on shown row `row` (clamped) and scroll it into view."""
+        if row is None or not self._shown:
             return
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        if first == 0 and column_keys and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self._update_count += 1
-        self.check_idle()
+        self._cursor = max(0, min(int(row), len(self._shown) - 1))
+        self._cursor_moved(scroll=scroll)
 
-    def _add_prepared(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """`_add_rows` for rows of the current PreparedRows, reusing their DataTable records."""
-        column_keys = [c.key for c in self.ordered_columns]
-        objects = self._prepared.objects(tuple(column_keys))
-        locations, data, table_rows, new_rows = self._row_locations, self._data, self.rows, self._new_rows
-        first = index = self.row_count
-        ordered: list[Row] = []
-        for key, _ in rows:
-            row_key, cells, row = objects[key]
-            locations[row_key] = index
-            data[row_key] = cells
-            table_rows[row_key] = row
-            ordered.append(row)
-            index += 1
-        if index == first:
+    def _cursor_moved(self, scroll: bool = True) -> None:
+        key = self._current_key()
+        if scroll:
+            self._scroll_to_cursor()
+        self.refresh()
+        if key is not None and key != self._highlighted:
+            self._highlighted = key
+            self.post_message(self.RowHighlighted(self, self._cursor, RowKey(key)))
+        elif key is None:
+            self._highlighted = None
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        page = self._page()
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + page:
+            self.scroll_to(y=self._cursor - page + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self._cursor - self._page())
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self._cursor + self._page())
+
+    def action_cursor_top(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_cursor_bottom(self) -> None:
+        self.move_cursor(row=len(self._shown) - 1)
+
+    def action_select_cursor(self) -> None:
+        key = self._current_key()
+        if key is not None:
+            self.post_message(self.RowSelected(self, self._cursor, RowKey(key)))
+
+    async def _on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        row = meta.get("row") if meta else None
+        if not isinstance(row, int) or not 0 <= row < len(self._shown):
             return
-        if not self._measured_all:  # once every row is measured, re-added rows cannot widen a column
-            new_rows.update(table_rows)
-        self._require_update_dimensions = True
-        self._update_count += 1
-        if first == 0:  # DataTable would rebuild these from the locations (hashing every key), row by row
-            self._ordered_row_cache[(index, self._update_count)] = ordered
-            self._offset_cache[self._update_count] = [(row.key, 0) for row in ordered]
-        self.cursor_coordinate = self.cursor_coordinate
-        if first == 0 and column_keys and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self.check_idle()
+        event.stop()
+        if row == self._cursor and self._highlighted == self._shown[row][0]:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(row=row, scroll=False)
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Column widths of rows added by `set_rows` come from the widths computed there."""
-        columns = self.ordered_columns
-        widths = [c.content_width for c in columns]
-        other: list[RowKey] = []
-        known = self._widths
-        if not self._measured_all and self._shown is self._all_rows and self._all_rows:
-            self._measured_all = True  # this pass measures every row of the set
-        for row_key in new_rows:
-            row_widths = known.get(row_key.value) if row_key in self._row_locations else None
-            if row_widths is None or len(row_widths) > len(columns):
-                other.append(row_key)
-                continue
-            for i, w in enumerate(row_widths):
-                if w > widths[i]:
-                    widths[i] = w
-        for column, w in zip(columns, widths):
-            column.content_width = w
-        super()._update_dimensions(other)
+    def on_focus(self) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+
+    # -- rendering ------------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x, scroll_y = self.scroll_offset
+        base = self.rich_style
+        if y == 0:
+            key: tuple[Any, ...] = ("header", scroll_x, width, self.has_focus)
+            index = -1
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self._shown):
+                return Strip.blank(width, base)
+            key = (index, index == self._cursor, scroll_x, width, self.has_focus)
+        strip = self._lines.get(key)
+        if strip is None:
+            if len(self._lines) > 512:
+                self._lines.clear()
+            strip = self._lines[key] = self._render_row(index, scroll_x, width, base)
+        return strip
+
+    def _render_row(self, index: int, scroll_x: int, width: int, base: Style) -> Strip:
+        if index < 0:
+            cells: Sequence[Cell] = self._labels
+            row_style = base + self.get_component_rich_style("datatable--header")
+            post = None
+            meta = Style()
+        else:
+            cells = self._shown[index][1]
+            if self.zebra_stripes:
+                row_style = base + self.get_component_rich_style(
+                    "datatable--odd-row" if index % 2 else "datatable--even-row")
+            else:
+                row_style = base
+            post = self.get_component_rich_style("datatable--cursor") if index == self._cursor else None
+            meta = Style.from_meta({"row": index})
+        console = self.app.console
+        pad = " " * CELL_PADDING
+        segments: list[Segment] = []
+        for i, w in enumerate(self._widths):
+            cell = _text(cells[i]) if i < len(cells) else Text("")
+            if "\n" in cell.plain:
+                cell = cell.split("\n")[0]
+            cell.end = ""
+            cell.truncate(w, overflow="ellipsis")
+            room = w - cell.cell_len
+            if room > 0:
+                if cell.justify == "right":
+                    cell.pad_left(room)
+                elif cell.justify == "center":
+                    cell.pad_left(room // 2)
+                    cell.pad_right(room - room // 2)
+                else:
+                    cell.pad_right(room)
+            segments.append(Segment(pad))
+            if cell.style:  # Text.render leaves the Text's own style to its caller
+                segments.extend(Segment.apply_style(cell.render(console), console.get_style(cell.style)))
+            else:
+                segments.extend(cell.render(console))
+            segments.append(Segment(pad))
+        styled = Segment.apply_style(segments, row_style + meta, post)
+        fill = row_style + post if post is not None else row_style  # the cursor bar spans the whole line
+        return Strip(styled).crop(scroll_x, scroll_x + width).adjust_cell_length(width, fill)
