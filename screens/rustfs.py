@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from checks.rustfs_view import BucketRow, RustfsData
@@ -24,6 +24,10 @@ from tui.widgets.table import FilterableTable
 TABS = {"buckets": "tab-buckets", "identity": "tab-identity", "matrix": "tab-matrix"}
 DETAILS_CHUNK = 25
 """Buckets whose details one second-pass step loads before the table is updated."""
+DETAILS_WORKERS = 4
+"""Parallel bucket-detail loads: enough to hide the S3 latency, few enough to leave the UI thread the GIL."""
+PREPARE_INLINE = 500
+"""Up to this many buckets the table's cells are made on the UI thread (at once); more are made in a thread."""
 DETAILS_TTL = 60.0
 """Seconds a bucket's loaded details are reused across refreshes."""
 RENDER_EVERY = 1.0
@@ -146,7 +150,10 @@ class RustfsScreen(PaneScreen):
         rows = [self._row(r) for r in self._bucket_names]
         if len(self._bucket_cells) > 2 * len(rows) + 100:  # buckets that are gone
             self._bucket_cells.clear()
-        self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows, self._bucket_cells))
+        if len(rows) > PREPARE_INLINE:
+            self._prepare_buckets(rows)  # thousands of buckets: their cells are made in a thread
+        else:
+            self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows, self._bucket_cells))
         missing = sum(1 for r in rows if not r.loaded)
         if missing and self._details_running:
             note = f"loading counts of {missing} buckets in the background… (enter loads the selected one now)"
@@ -156,6 +163,12 @@ class RustfsScreen(PaneScreen):
             note = "counts: paginated ListObjectsV2 with the admin keys (+ = more than counted)"
         self.query_one("#buckets-note", Static).update(Text(note, style="dim"))
         self.query_one("#s3-summary", Static).update(self._summary())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-render")
+    def _prepare_buckets(self, rows: list[BucketRow]) -> None:
+        prepared = FilterableTable.prepare(bucket_rows(rows, self._bucket_cells))
+        if not get_current_worker().is_cancelled:  # a newer render replaced this one
+            self.app.call_from_thread(self.query_one("#buckets", FilterableTable).set_rows, BUCKET_COLUMNS, prepared)
 
     def _merge_details(self, rows: list[BucketRow], last: bool = False, now_: bool = False) -> None:
         """Keep loaded details; render now when `last`/`now_` or RENDER_EVERY has passed, else once later."""
@@ -180,7 +193,10 @@ class RustfsScreen(PaneScreen):
             for start in range(0, len(rows), DETAILS_CHUNK):
                 if worker.is_cancelled:
                     return
-                loaded = load_bucket_details(s3, rows[start:start + DETAILS_CHUNK])
+                if not self._visible:  # another pane is open: stop loading; the next visit resumes with the rest
+                    self.app.call_from_thread(self._merge_details, [], True)
+                    return
+                loaded = load_bucket_details(s3, rows[start:start + DETAILS_CHUNK], workers=DETAILS_WORKERS)
                 last = start + DETAILS_CHUNK >= len(rows)
                 self.app.call_from_thread(self._merge_details, loaded, last)
         except SourceError as exc:
@@ -188,8 +204,8 @@ class RustfsScreen(PaneScreen):
             self.app.call_from_thread(self.notify, f"{exc.title}: {exc.message}", title="bucket details",
                                       severity="error")
 
-    @on(DataTable.RowSelected, "#buckets")
-    def _bucket_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(FilterableTable.RowSelected, "#buckets")
+    def _bucket_chosen(self, event: FilterableTable.RowSelected) -> None:
         name = str(event.row_key.value)
         row = next((r for r in self._bucket_names if r.name == name), None)
         if row is not None and not self._static():
@@ -230,8 +246,8 @@ class RustfsScreen(PaneScreen):
                 detail.append("· " + clean(limit) + "\n", style="dim")
         self.query_one("#identity-detail", Static).update(detail)
 
-    @on(DataTable.RowHighlighted, "#policies")
-    def _policy_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(FilterableTable.RowHighlighted, "#policies")
+    def _policy_highlighted(self, event: FilterableTable.RowHighlighted) -> None:
         data: RustfsData | None = self.data
         if data is None or event.row_key is None:
             return
@@ -239,8 +255,8 @@ class RustfsScreen(PaneScreen):
         if pol is not None:
             self.query_one("#identity-detail", Static).update(policy_detail(pol, data.identity))
 
-    @on(DataTable.RowHighlighted, "#users")
-    def _user_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(FilterableTable.RowHighlighted, "#users")
+    def _user_highlighted(self, event: FilterableTable.RowHighlighted) -> None:
         data: RustfsData | None = self.data
         if data is None or event.row_key is None or self.app.focused is not event.data_table:
             return
@@ -298,8 +314,8 @@ class RustfsScreen(PaneScreen):
         if flagged is not None:
             table.move_cursor(row=flagged)
 
-    @on(DataTable.RowHighlighted, "#matrix")
-    def _matrix_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(FilterableTable.RowHighlighted, "#matrix")
+    def _matrix_highlighted(self, event: FilterableTable.RowHighlighted) -> None:
         matrix = self._shown_matrix
         if matrix is None or event.row_key is None:
             return
