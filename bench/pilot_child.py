@@ -3,11 +3,16 @@
 `python bench/pilot_child.py CONFIG KUBECONFIG` prints one JSON object:
 - `populate_s`: per pane, seconds from the key press that opens it until its data is shown (screen.data set
   and its main table filled) and painted;
-- `refresh_s` / `stall_max_s`: every pane reloading at once, wall until every pane shows its new data, and
-  the worst lateness of a 5 ms ticker on the event loop meanwhile (also `stall_first_max_s` for the first
-  visits, when the client libraries load);
+- `stall_pane_s` / `refresh_pane_s` / `callback_pane_s`: each pane in turn on screen and reloading (what
+  the app does: only the pane on screen refreshes), the worst lateness of a 5 ms ticker on the event loop
+  meanwhile, the reload's wall time, and the longest single loop callback (wall, UI-thread CPU);
+  `stall_max_s` is the worst of them (also `stall_first_max_s` for the first visits, when the client
+  libraries load);
 - `filter_s`: per pane, seconds from each filter keystroke to the table re-rendered (`/` then 3 keys);
-- `peak_rss_mb`: the process's peak RSS (getrusage) at the end.
+- `peak_rss_mb`: the process's peak RSS (getrusage) after all that;
+- stress, after `peak_rss_mb` is taken: every pane reloading at once (`refresh_s`, `stall_all_max_s`,
+  `callback_all_s`, `peak_rss_all_mb`);
+- `peak_rss_after_mb`: the peak RSS after each phase (where memory grows).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Any
 KEYS = {"dragonfly": "2", "cnpg": "3", "rustfs": "4", "alerts": "5", "triage": "6"}
 MAIN_TABLE = {"overview": "#systems", "dragonfly": "#users", "cnpg": ".roles", "rustfs": "#buckets",
               "alerts": "#alerts-table", "triage": "#targets"}
-FILTER = {"dragonfly": "u99", "cnpg": "r19", "rustfs": "b49", "alerts": "a09"}
+FILTER = {"dragonfly": "u099", "cnpg": "r19", "rustfs": "b049", "alerts": "a09"}
+"""Typed into each pane's `/` bar one key at a time; each matches some of the scale data set's names."""
 
 
 class LoopMonitor:
@@ -142,7 +148,10 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
 
     config = load_config(config_path).with_overrides(kubeconfig=kubeconfig, refresh_interval=0)
     app = make_app(config)
-    out: dict[str, Any] = {"populate_s": {}, "filter_s": {}, "rows": {}, "errors": {}}
+    out: dict[str, Any] = {"populate_s": {}, "filter_s": {}, "rows": {}, "errors": {}, "peak_rss_after_mb": {}}
+
+    def mark(phase: str) -> None:  # where the peak RSS grows
+        out["peak_rss_after_mb"][phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ticker = Ticker()
     monitor = LoopMonitor()
     hook_frames()
@@ -152,6 +161,7 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
         start = time.perf_counter()
         out["populate_s"]["overview"] = await until(lambda: shown(screens["overview"])) - start
         await pilot.pause()
+        mark("overview")
         for pane, k in KEYS.items():
             start = time.perf_counter()
             key(app, k, k)
@@ -159,29 +169,38 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
             screens[pane] = app.screen
             out["populate_s"][pane] = await until(lambda: shown(screens[pane])) - start
             await pilot.pause()
+            mark(pane)
         out["stall_first_max_s"] = ticker.stop()
         for pane, screen in screens.items():
             table = main_table(screen)
             out["rows"][pane] = len(table._all_rows) if table is not None else 0
             if screen.error is not None:
                 out["errors"][pane] = str(screen.error)
-        # every pane reloads at once
         await pilot.pause()
-        before = {pane: s.data for pane, s in screens.items()}
         # the same time with nothing to do: the machine's own scheduling noise on the ticker
         ticker.start()
         await asyncio.sleep(1.0)
         out["stall_idle_max_s"] = ticker.stop()
-        ticker.start()
-        monitor.start()
-        start = time.perf_counter()
-        for screen in screens.values():
+        # the refresh the app makes: the pane on screen reloads (auto-refresh or `r`; hidden panes never refresh)
+        out["stall_pane_s"], out["refresh_pane_s"], out["callback_pane_s"] = {}, {}, {}
+        for pane in ("overview", *KEYS):
+            key(app, KEYS.get(pane, "1"), KEYS.get(pane, "1"))
+            await until(lambda: app.screen is screens[pane], frame=False)
+            screen = screens[pane]
+            await until(lambda: screen._fetch is None or screen._fetch.is_finished, frame=False)  # its resume reload
+            await pilot.pause()
+            before = screen.data
+            ticker.start()
+            monitor.start()
+            start = time.perf_counter()
             screen.reload()
-        done = await until(lambda: all(s.data is not before[p] or s.error is not None for p, s in screens.items()),
-                           frame=False)  # hidden panes do not paint
-        out["refresh_s"] = done - start
-        out["stall_max_s"] = ticker.stop()
-        out["callback_max_wall_s"], out["callback_max_cpu_s"] = monitor.stop()
+            out["refresh_pane_s"][pane] = await until(
+                lambda: screen.data is not before or screen.error is not None) - start
+            await pilot.pause()
+            out["stall_pane_s"][pane] = ticker.stop()
+            out["callback_pane_s"][pane] = monitor.stop()
+        out["stall_max_s"] = max(out["stall_pane_s"].values())
+        mark("refresh of each pane")
         # filter keystrokes
         for pane, text in FILTER.items():
             await pilot.press(KEYS[pane])
@@ -215,6 +234,24 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
             await pilot.press("escape")
             await pilot.pause()
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # stress, beyond what the app does by itself: every pane reloads at once
+        await pilot.press("1")
+        await pilot.pause()
+        await until(lambda: all(s._fetch is None or s._fetch.is_finished for s in screens.values()), frame=False)
+        before_all = {pane: s.data for pane, s in screens.items()}
+        ticker.start()
+        monitor.start()
+        start = time.perf_counter()
+        for screen in screens.values():
+            screen.reload()
+        done = await until(lambda: all(s.data is not before_all[p] or s.error is not None
+                                       for p, s in screens.items()), frame=False)  # hidden panes do not paint
+        out["refresh_s"] = done - start
+        out["stall_all_max_s"] = ticker.stop()
+        out["callback_all_s"] = monitor.stop()
+        await pilot.pause()
+        mark("refresh of all panes at once")
+        out["peak_rss_all_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         app.exit()
     return out
 
