@@ -74,9 +74,22 @@ def _kube(conns: Any) -> Probe:
         ("list ciliumnetworkpolicies", lambda: kube.list_cilium_network_policies("*"), "network path check (D10)"),
     ]
     first_error: SourceError | None = None
-    for op, fn, disables in reads:
+
+    def attempt(fn: Callable[[], Any]) -> Any:
         try:
-            items = fn()
+            return fn()
+        except SourceError as exc:
+            return exc
+
+    # the reads are independent: asked at once, judged in order (the first fatal one decides, as before)
+    with ThreadPoolExecutor(max_workers=len(reads) + 1) as pool:
+        version_read = pool.submit(attempt, lambda: kube.server_version())
+        answers = list(pool.map(attempt, [fn for _, fn, _ in reads]))
+    for (op, _, disables), answer in zip(reads, answers):
+        try:
+            if isinstance(answer, SourceError):
+                raise answer
+            items = answer
             perms.append(PermissionCheck("kubernetes", op, True, disables))
             if op in ("list secrets", "list pods", "list deployments"):
                 counts.append(f"{len(items)} {op.split()[1]}")
@@ -88,8 +101,9 @@ def _kube(conns: Any) -> Probe:
                                          exc.message))
     version = ""
     try:
-        version = kube.server_version()
-    except (SourceError, AttributeError):
+        answer = version_read.result()
+        version = "" if isinstance(answer, SourceError) else answer
+    except AttributeError:
         pass
     status = "warn" if first_error else "pass"
     row = SystemStatus("kubernetes", status, getattr(kube, "server", ""), version, ", ".join(counts),
