@@ -268,3 +268,22 @@ def test_iam_snapshot_from_authorization_details_equals_the_single_calls(lab: di
         assert len(_iam_requests(seen)) == 1 + len(details.users)  # the details, then each user's access keys
     finally:
         conns.close()
+
+
+def test_a_failing_api_server_is_not_hidden_by_cached_answers(lab: dict[str, Any], lab_config: Any,
+                                                              lab_faults: Any) -> None:
+    from checks.errors import SourceError
+    from checks.targets import list_targets
+
+    conns = _conns(lab_config)
+    try:
+        kube = conns.kube
+        assert list_targets(conns)  # the lists and gets are cached now
+        lab_faults(lab, kube="403")
+        with pytest.raises(SourceError) as failed:
+            kube.list_pods("*")  # not cached: asks, is refused, and drops what was kept
+        assert failed.value.kind == "forbidden"
+        with pytest.raises(SourceError):
+            list_targets(conns)  # within the TTL, but the cluster answers 403 now: so does the pane
+    finally:
+        conns.close()

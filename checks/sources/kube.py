@@ -127,9 +127,27 @@ class KubeSource:
 
         List and get answers (not of pods) come from a short-lived per-source cache (checks.sources.kube_cache)
         when another pane asked the same within its TTL, a get also from a cached list holding its object; a
-        write clears it. After a timeout, calls fail fast for `timeout`
-        seconds (checks.sources.breaker): a hung API server costs a screen one timeout, not one per call."""
+        write clears it, and so does a failed call (other than a missing object). After a timeout, calls fail
+        fast for `timeout` seconds (checks.sources.breaker): a hung API server costs a screen one timeout, not
+        one per call."""
         kube_rbac.require(call)
+        try:
+            body = self._read(call, fn, args, kw)
+        except SourceError as exc:
+            if exc.kind != "notfound":  # the API server refuses or fails now: answers kept from before may be
+                self.list_cache.clear()  # wrong too (every pane must show the failure, not the last answer)
+            raise
+        if body is None or isinstance(body, dict):
+            return body
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError):
+            raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
+                              "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
+        return doc if isinstance(doc, dict) else {}
+
+    def _read(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """The answer to one call: a body (bytes), a document from a cached list (dict), or None (missing)."""
         if call.verb == "list":
             key = (call, args, tuple(sorted(kw.items())))
             if not kw:  # a plain list (no selector): gets of its objects can be answered from it
@@ -149,14 +167,7 @@ class KubeSource:
                 body = self._request(call, fn, args, kw)
             finally:
                 self.list_cache.clear()
-        if body is None:
-            return None
-        try:
-            doc = json.loads(body)
-        except (ValueError, RecursionError):
-            raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
-                              "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
-        return doc if isinstance(doc, dict) else {}
+        return body
 
     def _request(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         """One request to the API server: the answer body (bytes), None for a get of a missing object."""
