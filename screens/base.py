@@ -14,6 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
+from tui import gcpolicy
 from tui.safe import safe
 from tui.widgets.chrome import Breadcrumbs, DeckHeader, PromptBar
 from tui.widgets.table import FilterableTable
@@ -142,6 +143,7 @@ class PaneScreen(Screen):
             self.query_one("#pane-error").display = False
             self.data, self.error = event.worker.result, None
             self.show_data(self.data)
+            gcpolicy.freeze_once(self.PANE)  # its client library is loaded now: never scan it again
         else:
             self.error = event.worker.error
             self.show_error(self.error)

@@ -140,3 +140,25 @@ def test_snapshot_overview(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 34), run_before=run_before)
+
+
+async def test_gc_policy_applied_and_loaded_pane_frozen():
+    """The app raises the collector's thresholds and, once a pane has loaded, moves what is alive to the
+    permanent generation (tui/gcpolicy.py: full collections of the client libraries stalled the event loop)."""
+    import gc
+
+    from tui import gcpolicy
+
+    old = gc.get_threshold()
+    gcpolicy._frozen.discard("overview")
+    gc.unfreeze()
+    try:
+        app = make_app(Config(refresh_interval=0), context_name="clusterdeck-lab", static_data={"overview": _overview()})
+        async with app.run_test(size=(140, 34)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            assert gc.get_threshold() == gcpolicy.THRESHOLDS
+            assert app.screen.data is not None and gc.get_freeze_count() > 0
+            assert "overview" in gcpolicy._frozen
+    finally:
+        gc.set_threshold(*old)

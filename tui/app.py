@@ -11,6 +11,7 @@ from textual.binding import Binding
 
 from screens.base import PaneScreen
 from screens.overview import OverviewScreen
+from tui import gcpolicy
 from tui.commands import PaneCommands
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class ClusterDeck(App):
         self.history: list[str] = []
         self.first_paint = threading.Event()
         """Set once a pane has been painted: pane workers wait for it before loading the client libraries."""
+        gcpolicy.tune()
         if config.keymap:
             self.set_keymap(config.keymap)
 
