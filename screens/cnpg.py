@@ -69,8 +69,8 @@ class CnpgScreen(PaneScreen):
     def _tables(data: Any) -> dict[str, tuple[Any, Any]]:
         """Cluster ref -> (managed roles, other roles) rows, prepared (any thread)."""
         prepare = FilterableTable.prepare
-        return {c.ref: (prepare([(r.key, render.role_cells(r)) for r in c.roles]),
-                        prepare([(r.key, render.other_cells(r)) for r in c.others])) for c in data.clusters}
+        return {c.ref: (prepare(((r.key, render.role_cells(r)) for r in c.roles)),
+                        prepare(((r.key, render.other_cells(r)) for r in c.others))) for c in data.clusters}
 
     def show_data(self, data: Any) -> None:
         if data.context:

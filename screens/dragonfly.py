@@ -81,10 +81,10 @@ class DragonflyScreen(PaneScreen):
     def _tables(data: Any) -> dict[str, Any]:
         """The users, config and drift tables' rows, prepared (any thread)."""
         prepare = FilterableTable.prepare
-        return {"users": prepare([(u.name, user_cells(u)) for u in data.users]),
-                "config": prepare([(k, (safe(k, "bold"), safe(v))) for k, v in data.config]),
-                "drift": prepare([(f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
-                                  for i, (u, k, d) in enumerate(data.drift)])}
+        return {"users": prepare(((u.name, user_cells(u)) for u in data.users)),
+                "config": prepare(((k, (safe(k, "bold"), safe(v))) for k, v in data.config)),
+                "drift": prepare((f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
+                                 for i, (u, k, d) in enumerate(data.drift))}
 
     def show_data(self, data: Any) -> None:
         tables = self._prepared.get(data, self._tables)

@@ -10,6 +10,7 @@ from rich.text import Text
 from checks.rustfs_matrix import AccessMatrix, AccessRow
 from checks.rustfs_view import BucketRow, IdentityView, PolicyView, UserView
 from tui.safe import clean, safe
+from tui.widgets.table import stored_row
 
 BUCKET_COLUMNS = ("bucket", "objects", "size", "", "created", "policy", "versioning", "note")
 USER_COLUMNS = ("user", "status", "groups", "policies (user + groups)", "lint", "access keys", "used by")
@@ -59,7 +60,7 @@ def bucket_rows(rows: tuple[BucketRow, ...] | list[BucketRow],
             if hit is not None and hit[0] is r and (hit[1] == top or not r.total_bytes):
                 out.append((r.name, hit[2]))
                 continue
-        cells = bucket_cells(r, top)
+        cells = stored_row(bucket_cells(r, top))
         if memo is not None:
             memo[r.name] = (r, top, cells)
         out.append((r.name, cells))

@@ -41,15 +41,38 @@ Cell = Any
 `Text` (several styles). A 10,000-row table holds ~100,000 cells: a Text costs ~300 bytes more than a str."""
 
 
-def _compact(cell: Text) -> Cell:
-    """The lightest stored form of a cell that renders the same."""
+def _compact(cell: Text, shared: dict[Any, Any]) -> Cell:
+    """The lightest stored form of a cell that renders the same; equal short cells are one object (`shared`:
+    a column of 10,000 rows mostly repeats a few values such as "on", "–" or "-@all")."""
     if cell._spans:
         return cell
     style = cell.style
     justify = cell.justify
+    plain = cell.plain
     if not style and justify in (None, "default", "left"):
-        return cell.plain
-    return (cell.plain, str(style), justify)
+        out: Cell = plain
+    else:
+        out = (plain, str(style), justify)
+    if len(plain) <= 24:
+        return shared.setdefault(out, out)
+    return out
+
+
+class StoredRow(tuple):  # type: ignore[type-arg]
+    """A row's cells already in their stored form (`stored_row`): PreparedRows takes them as they are."""
+
+    __slots__ = ()
+
+
+_SHARED: dict[Any, Any] = {}
+
+
+def stored_row(cells: Sequence[Any]) -> StoredRow:
+    """Cells in their stored form, for a caller that keeps rows between renders (a memo of formatted rows
+    then holds a few bytes per cell, not a Text each)."""
+    if len(_SHARED) > 100_000:
+        _SHARED.clear()
+    return StoredRow(_compact(c if isinstance(c, Text) else safe(c), _SHARED) for c in cells)
 
 
 def _text(cell: Cell) -> Text:
@@ -77,11 +100,14 @@ class PreparedRows:
 
     Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
 
-    __slots__ = ("rows", "widths", "haystacks", "lowered", "index")
+    __slots__ = ("rows", "widths", "lowered", "index")
 
     def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        shared: dict[Any, Any] = {}
         self.rows: list[tuple[str, tuple[Cell, ...]]] = [
-            (key, tuple(_compact(c if isinstance(c, Text) else safe(c)) for c in cells)) for key, cells in rows]
+            (key, cells if isinstance(cells, StoredRow) else
+             tuple(_compact(c if isinstance(c, Text) else safe(c), shared) for c in cells))
+            for key, cells in rows]
         """(key, cells) with every cell in its stored form (`Cell`)."""
         index: dict[str, int] = {}
         for i, (key, _) in enumerate(self.rows):
@@ -90,12 +116,13 @@ class PreparedRows:
             index[key] = i
         self.index = index
         """Row key -> position in `rows`."""
-        self.haystacks: list[str] = []
-        """Each row's plain text (cells joined by spaces), what the regex filter searches."""
+        self.lowered: list[str] = []
+        """Each row's plain text (cells joined by spaces) lower-cased, what the filter searches (a regex with
+        re.I: the same rows as the original text)."""
         widths: list[int] = []
         for _, cells in self.rows:
             plains = [_plain(c) for c in cells]
-            self.haystacks.append(" ".join(plains))
+            self.lowered.append(" ".join(plains).lower())
             for i, plain in enumerate(plains):
                 w = _width(plain)
                 if i >= len(widths):
@@ -104,8 +131,6 @@ class PreparedRows:
                     widths[i] = w
         self.widths: tuple[int, ...] = tuple(widths)
         """The widest cell of each column over all rows (columns never jump while filtering)."""
-        self.lowered: list[str] = [hay.lower() for hay in self.haystacks]
-        """The haystacks lower-cased once, what a plain-word filter keystroke searches."""
 
 
 class CursorCoordinate(NamedTuple):
@@ -209,7 +234,7 @@ class FilterableTable(ScrollView, can_focus=True):
 
     # -- data -------------------------------------------------------------------------------------
     @staticmethod
-    def prepare(rows: Sequence[tuple[str, Sequence[Any]]]) -> PreparedRows:
+    def prepare(rows: Iterable[tuple[str, Sequence[Any]]]) -> PreparedRows:
         """Everything `set_rows` computes per row, done without touching the widget: call it in a worker
         thread (a pane's `fetch()`) so that the UI thread only swaps the prepared rows in."""
         return PreparedRows(rows)
@@ -252,7 +277,7 @@ class FilterableTable(ScrollView, can_focus=True):
             needle = pattern.lower()
             return [row for row, hay in zip(self._all_rows, prepared.lowered) if (needle in hay) != invert]
         search = re.compile(pattern, re.I).search
-        return [row for row, hay in zip(self._all_rows, prepared.haystacks) if (search(hay) is None) == invert]
+        return [row for row, hay in zip(self._all_rows, prepared.lowered) if (search(hay) is None) == invert]
 
     def _render_rows(self, keep: str | None) -> None:
         """Show the rows that pass the filter; the cursor stays on `keep` when it is still shown."""

@@ -1,0 +1,122 @@
+"""FilterableTable: the virtual table every pane uses (tui/widgets/table.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+
+from tui.widgets.table import FilterableTable, PreparedRows, StoredRow, stored_row
+
+
+class TableApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, int, str]] = []
+
+    def compose(self) -> ComposeResult:
+        yield FilterableTable(id="t")
+
+    @on(FilterableTable.RowHighlighted, "#t")
+    def _hl(self, event: FilterableTable.RowHighlighted) -> None:
+        self.events.append(("highlighted", event.cursor_row, str(event.row_key.value)))
+
+    @on(FilterableTable.RowSelected, "#t")
+    def _sel(self, event: FilterableTable.RowSelected) -> None:
+        self.events.append(("selected", event.cursor_row, str(event.row_key.value)))
+
+
+def _rows(n: int) -> list[tuple[str, tuple[Any, ...]]]:
+    return [(f"user-{i:05d}", (Text(f"User-{i:05d}", style="bold"), Text(str(i), justify="right"),
+                               "on" if i % 2 else "off")) for i in range(n)]
+
+
+async def test_filter_plain_regex_inverted_and_case_insensitive() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(FilterableTable)
+        table.set_rows(("name", "n", "state"), _rows(1000))
+        await pilot.pause()
+        assert table.row_count == 1000
+        assert table.apply_filter("user-0099") is None and table.row_count == 10
+        assert table.apply_filter("USER-0099[0-4]") is None and table.visible_keys() == [
+            f"user-{i:05d}" for i in range(990, 995)]
+        table.apply_filter("off", invert=True)
+        assert table.row_count == 500 and all(int(k[5:]) % 2 for k in table.visible_keys())
+        assert table.apply_filter("(") is not None, "a bad regex is reported, the rows stay"
+        assert table.row_count == 500
+        table.apply_filter("")
+        assert table.row_count == 1000
+
+
+async def test_cursor_stays_on_its_row_and_messages_carry_the_key() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(FilterableTable)
+        table.set_rows(("name", "n", "state"), _rows(300))
+        table.focus()
+        await pilot.pause()
+        table.move_cursor(row=table.get_row_index("user-00250"))
+        await pilot.pause()
+        assert app.events[-1] == ("highlighted", 250, "user-00250")
+        assert table.scroll_y > 0, "the cursor row was scrolled into view"
+        table.apply_filter("user-002")  # 200..299 remain: the cursor keeps its row
+        await pilot.pause()
+        assert table.cursor_key() == "user-00250" and table.cursor_row == 50
+        table.set_rows(("name", "n", "state"), _rows(400))  # a refresh keeps the filter and the row
+        await pilot.pause()
+        assert table.cursor_key() == "user-00250" and table.row_count == 100
+        await pilot.press("down", "enter")
+        assert app.events[-1] == ("selected", 51, "user-00251")
+        await pilot.press("end")
+        assert table.cursor_key() == "user-00299"
+        await pilot.press("home", "pagedown")
+        assert table.cursor_row > 10
+
+
+async def test_only_visible_lines_are_rendered_and_cells_keep_styles() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(FilterableTable)
+        table.set_rows(("name", "n", "state"), _rows(10_000))
+        await pilot.pause()
+        rendered: list[int] = []
+        original = table._render_row
+
+        def spy(index: int, *args: Any) -> Any:
+            rendered.append(index)
+            return original(index, *args)
+
+        table._render_row = spy  # type: ignore[method-assign]
+        table._lines.clear()
+        table.refresh()
+        await pilot.pause()
+        assert rendered and max(rendered) < 20, "10,000 rows, a screenful rendered"
+        header = table.render_line(0).text
+        first = table.render_line(1)
+        assert header.split() == ["name", "n", "state"]
+        assert first.text.startswith(" User-00000") and "    0 " in first.text, "numbers right-aligned"
+        assert any(seg.style and seg.style.bold for seg in first if "User" in seg.text)
+        cells = table.get_row("user-00007")
+        assert [c.plain for c in cells] == ["User-00007", "7", "on"] and cells[0].style == "bold"
+
+
+async def test_cells_and_labels_are_literal_text() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 8)) as pilot:
+        table = app.query_one(FilterableTable)
+        table.set_rows(("[b]col[/b]",), [("k", ("[red]x[/red] [@click=app.quit]y[/]",))])
+        await pilot.pause()
+        assert "[b]col[/b]" in table.render_line(0).text
+        assert "[red]x[/red] [@click=app.quit]y[/]" in table.render_line(1).text
+
+
+def test_stored_rows_share_repeated_cells() -> None:
+    rows = [(f"k{i}", stored_row((Text("on", style="green"), f"name-{i}"))) for i in range(100)]
+    assert all(isinstance(cells, StoredRow) for _, cells in rows)
+    prepared = PreparedRows(rows)
+    assert prepared.rows[0][1] is rows[0][1], "stored rows are taken as they are"
+    assert len({id(cells[0]) for _, cells in prepared.rows}) == 1, "one object for a repeated cell"
+    assert prepared.widths == (2, 7)  # "name-99"
