@@ -4,9 +4,9 @@ recognise the Redis, PostgreSQL and S3 conventions. Values are kept byte-exact a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from checks.appcreds_build import build_postgres, build_redis, build_s3
 from checks.appcreds_models import PostgresCredentials, RedisCredentials, S3Credentials
@@ -99,10 +99,13 @@ def expand(text: str, lookup: dict[str, EnvValue]) -> tuple[str, list[EnvValue]]
 class _Resolver:
     """Resolves container env against the cluster, reading each Secret/ConfigMap once."""
 
-    def __init__(self, kube: KubeReader, namespace: str, workload: str) -> None:
+    def __init__(self, kube: KubeReader, namespace: str, workload: str,
+                 listed: Mapping[str, KubeSecret] | None = None) -> None:
         self.kube, self.ns, self.workload = kube, namespace, workload
         self.problems: list[str] = []
+        # the namespace's Secrets as just listed: a Secret not in the list does not exist (no get each)
         self._secrets: dict[str, KubeSecret | None] = {}
+        self._listed = listed
         self._configmaps: dict[str, dict[str, str] | None] = {}
 
     def _problem(self, text: str) -> None:
@@ -112,7 +115,8 @@ class _Resolver:
     def secret(self, name: str, where: str) -> KubeSecret | None:
         if name not in self._secrets:
             try:
-                self._secrets[name] = self.kube.get_secret(self.ns, name)
+                self._secrets[name] = (self._listed.get(name) if self._listed is not None
+                                       else self.kube.get_secret(self.ns, name))
             except SourceError as exc:
                 if exc.kind not in ("forbidden", "notfound"):
                     raise
@@ -225,11 +229,13 @@ def _rank(c: Credentials) -> tuple[int, ...]:
     return (secret is not None, bool(host), len(c.source), c.group == "")
 
 
-def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) -> None:
+def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) -> dict[str, dict[str, KubeSecret]]:
     """List the Secrets (and ConfigMaps) the workloads' env reads: in all namespaces at once (the Overview lists
     the Secrets of all namespaces too, so one refresh asks once), else one list per namespace, concurrently.
-    Resolving many workloads' env then asks nothing more (KubeSource answers a get from a list it has just
-    made) instead of one get per object. Best effort: when a list fails, the gets ask one by one as before."""
+    Returns the Secrets by namespace and name, for `find_app_credentials(..., listed=)`; ConfigMap gets are
+    answered from the lists KubeSource keeps for a moment. Resolving many workloads' env then asks nothing more,
+    instead of one get per object. Best effort: a namespace whose Secrets could not be listed is left out
+    (its Secrets are read one by one, as before)."""
     from concurrent.futures import ThreadPoolExecutor
 
     wanted: dict[str, set[str]] = {}
@@ -240,32 +246,38 @@ def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) ->
             for kind in kinds & {"secret", "configmap"}:
                 wanted.setdefault(kind, set()).add(w.namespace)
 
-    def one(kind: str, ns: str) -> bool:
+    def one(kind: str, ns: str) -> list[Any] | None:
         try:
-            (kube.list_secrets if kind == "secret" else kube.list_configmaps)(ns)
-            return True
+            return list((kube.list_secrets if kind == "secret" else kube.list_configmaps)(ns))
         except SourceError:
-            return False
+            return None
 
-    def per_kind(kind: str) -> None:
+    def per_kind(kind: str) -> dict[str, list[Any]]:
         namespaces = sorted(wanted[kind])
-        if len(namespaces) == 1 or not one(kind, "*"):
-            with ThreadPoolExecutor(max_workers=min(8, len(namespaces))) as pool:
-                list(pool.map(lambda ns: one(kind, ns), namespaces))
+        everything = one(kind, "*") if len(namespaces) > 1 else None
+        if everything is not None:
+            return {ns: [o for o in everything if o.namespace == ns] for ns in namespaces}
+        with ThreadPoolExecutor(max_workers=min(8, len(namespaces))) as pool:
+            found = dict(zip(namespaces, pool.map(lambda ns: one(kind, ns), namespaces)))
+        return {ns: items for ns, items in found.items() if items is not None}
 
-    if wanted:
-        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
-            list(pool.map(per_kind, sorted(wanted)))
+    if not wanted:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        listed = dict(zip(sorted(wanted), pool.map(per_kind, sorted(wanted))))
+    return {ns: {s.name: s for s in items} for ns, items in listed.get("secret", {}).items()}
 
 
-def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str) -> AppCredentials:
+def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str,
+                         listed: Mapping[str, KubeSecret] | None = None) -> AppCredentials:
     """Resolve a Deployment/StatefulSet (or Dragonfly CR) and recognise its credentials.
 
+    `listed`: the namespace's Secrets as just listed (`prefetch_env_sources`), read instead of one get each.
     Raises SourceError only when the workload cannot be read; missing Secrets/keys become `problems`.
     """
     ns = namespace or kube.default_namespace
     ref, template = _load_template(kube, ns, workload)
-    resolver = _Resolver(kube, ns, ref)
+    resolver = _Resolver(kube, ns, ref, listed)
     all_env: list[EnvValue] = []
     found: list[Credentials] = []
     for c in template.all_containers:

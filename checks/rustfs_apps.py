@@ -51,11 +51,11 @@ def _list_all(fn: Any) -> list[Any]:
         return fn(None)
 
 
-def _one(kube: Any, ns: str, ref: str) -> S3App | None:
+def _one(kube: Any, ns: str, ref: str, listed: Any = None) -> S3App | None:
     from checks.appcreds import find_app_credentials
 
     try:
-        found = find_app_credentials(kube, ns, ref)
+        found = find_app_credentials(kube, ns, ref, listed)
     except SourceError as exc:
         if exc.kind in ("unreachable", "timeout", "auth"):
             raise
@@ -75,10 +75,10 @@ def find_s3_apps(conns: Any) -> list[S3App]:
         sts = pool.submit(_list_all, kube.list_statefulsets)
         deploys = _list_all(kube.list_deployments)
         stateful = sts.result()
-        prefetch_env_sources(kube, [*deploys, *stateful])  # one list per namespace, not one get per Secret
+        secrets = prefetch_env_sources(kube, [*deploys, *stateful])  # lists, not one get per Secret
         refs = [(w.namespace, f"deploy/{w.name}") for w in deploys]
         refs += [(w.namespace, f"sts/{w.name}") for w in stateful]
-        apps = [a for a in pool.map(lambda r: _one(kube, *r), refs) if a is not None]
+        apps = [a for a in pool.map(lambda r: _one(kube, *r, secrets.get(r[0])), refs) if a is not None]
     return sorted(apps, key=lambda a: a.app)
 
 

@@ -29,12 +29,12 @@ class Target:
         return tuple(f for f, v in (("dragonfly", self.redis), ("cnpg", self.postgres), ("rustfs", self.s3)) if v)
 
 
-def _target(kube: Any, namespace: str, name: str, kind: str) -> Target | None:
+def _target(kube: Any, namespace: str, name: str, kind: str, listed: Any = None) -> Target | None:
     from checks.appcreds import find_app_credentials
 
     ref = ("deploy/" if kind == "Deployment" else "sts/") + name
     try:
-        creds = find_app_credentials(kube, namespace, ref)
+        creds = find_app_credentials(kube, namespace, ref, listed)
     except SourceError:
         return None
     redis = (creds.redis.username or "default") if creds.redis else ""
@@ -56,8 +56,8 @@ def list_targets(conns: Any) -> list[Target]:
         sts = pool.submit(kube.list_statefulsets, "*")
         deploys = kube.list_deployments("*")
         stateful = sts.result()
-        prefetch_env_sources(kube, [*deploys, *stateful])  # one list per namespace, not one get per Secret
+        secrets = prefetch_env_sources(kube, [*deploys, *stateful])  # lists, not one get per Secret
         workloads = [(w.namespace, w.name, "Deployment") for w in deploys]
         workloads += [(w.namespace, w.name, "StatefulSet") for w in stateful]
-        found = list(pool.map(lambda w: _target(kube, *w), workloads))
+        found = list(pool.map(lambda w: _target(kube, *w, secrets.get(w[0])), workloads))
     return sorted((t for t in found if t is not None), key=lambda t: t.app)

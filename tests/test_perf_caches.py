@@ -29,42 +29,47 @@ def test_a_get_is_answered_from_a_cached_list(lab: dict[str, Any], lab_config: A
     conns = _conns(lab_config)
     try:
         kube = conns.kube
-        listed = {s.name: s for s in kube.list_secrets("storage")}
+        listed = {w.name: w for w in kube.list_deployments("ai-system")}
         name = sorted(listed)[0]
         watch = ServerWatch(lab).start()
-        got = kube.get_secret("storage", name)
-        missing = kube.get_secret("storage", "no-such-secret-here")
+        got = kube.get_deployment("ai-system", name)
+        missing = kube.get_deployment("ai-system", "no-such-deployment-here")
         seen = watch.stop()
-        assert _kube_gets(seen, "/namespaces/storage/secrets") == []  # no request at all
+        assert _kube_gets(seen, "/namespaces/ai-system/deployments") == []  # no request at all
         assert missing is None
-        assert got is not None and got.kind == "Secret" and got.namespace == "storage"
-        assert got.data == listed[name].data and got.resource_version == listed[name].resource_version
+        assert got is not None and got.kind == "Deployment" and got.namespace == "ai-system"
+        assert got == listed[name] and got.raw.get("apiVersion") == "apps/v1"
 
         conns.forget_cached()  # an explicit reload: the next get asks the API server
         watch = ServerWatch(lab).start()
-        fresh = kube.get_secret("storage", name)
+        fresh = kube.get_deployment("ai-system", name)
         seen = watch.stop()
-        assert _kube_gets(seen, f"/namespaces/storage/secrets/{name}")
-        assert fresh is not None and fresh.data == got.data and fresh.raw.get("kind") == got.raw.get("kind")
+        assert _kube_gets(seen, f"/namespaces/ai-system/deployments/{name}")
+        assert fresh == got and fresh.raw.get("kind") == got.raw.get("kind")
     finally:
         conns.close()
 
 
-def test_gets_are_cached_but_never_of_pods(lab: dict[str, Any], lab_config: Any) -> None:
+def test_gets_are_cached_but_never_of_pods_or_secrets(lab: dict[str, Any], lab_config: Any) -> None:
     conns = _conns(lab_config)
     try:
         kube = conns.kube
         pod = kube.list_pods("storage")[0]
-        conns.forget_cached()
+        secret = kube.list_secrets("storage")[0]  # listed: still not answered from the list
         svc = lab_config.rustfs.service.rpartition("/")[2]
+        conns.forget_cached()
+        kube.list_secrets("storage")
         watch = ServerWatch(lab).start()
         first, again = kube.get_service("storage", svc), kube.get_service("storage", svc)
         kube.get_pod("storage", pod.name)
         kube.get_pod("storage", pod.name)
+        kube.get_secret("storage", secret.name)  # a reveal, a rotation check: the value now
+        kube.get_secret("storage", secret.name)
         seen = watch.stop()
         assert first == again
         assert len(_kube_gets(seen, f"/namespaces/storage/services/{svc}")) == 1
         assert len(_kube_gets(seen, f"/namespaces/storage/pods/{pod.name}")) == 2  # the canary polls its pod
+        assert len(_kube_gets(seen, f"/namespaces/storage/secrets/{secret.name}")) == 2
     finally:
         conns.close()
 

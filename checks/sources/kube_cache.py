@@ -5,8 +5,8 @@ cache the first caller asks the API server and concurrent or later callers withi
 same answer body (each caller parses its own copy, so nothing is shared mutably). Keyed by the call (verb,
 resource, group, namespace, arguments). Only successful answers are kept.
 
-Gets are cached the same way, except gets of pods (the canary flow polls its pod: KubeSource never caches
-those), and a get is answered from a fresh cached plain list (no selector) of the same resource in its
+Gets are cached the same way, except gets of pods and Secrets (the canary flow polls its pod, a reveal reads
+a Secret's current value: KubeSource never caches those), and a get is answered from a fresh cached plain list (no selector) of the same resource in its
 namespace or in all namespaces when there is one (`lookup`): a pane that lists the workloads then reads each
 one, or reads the Secrets of a namespace it listed, asks the API server once. `clear()` forgets everything:
 KubeSource calls it on every write it makes, and the TUI on an explicit reload (`r`, through
