@@ -70,6 +70,10 @@ async def test_cursor_stays_on_its_row_and_messages_carry_the_key() -> None:
         assert table.cursor_key() == "user-00250" and table.row_count == 100
         await pilot.press("down", "enter")
         assert app.events[-1] == ("selected", 51, "user-00251")
+        table.apply_filter("user-003")  # the cursor's row filtered out: the first match
+        await pilot.pause()
+        assert table.cursor_key() == "user-00300" and table.scroll_y == 0
+        table.apply_filter("user-002")
         await pilot.press("end")
         assert table.cursor_key() == "user-00299"
         await pilot.press("home", "pagedown")

@@ -231,6 +231,7 @@ class FilterableTable(ScrollView, can_focus=True):
         self._lines: dict[tuple[Any, ...], Strip] = {}
         self.filter_pattern: str = ""
         self.filter_invert: bool = False
+        self._top_if_gone = False
 
     # -- data -------------------------------------------------------------------------------------
     @staticmethod
@@ -265,7 +266,11 @@ class FilterableTable(ScrollView, can_focus=True):
         except re.error as exc:
             return f"bad regex: {exc}"
         self.filter_pattern, self.filter_invert = pattern, invert
-        self._render_rows(self._current_key())
+        self._top_if_gone = True  # the row under the cursor filtered out: start from the first match
+        try:
+            self._render_rows(self._current_key())
+        finally:
+            self._top_if_gone = False
         return None
 
     def _visible_rows(self) -> list[tuple[str, tuple[Cell, ...]]]:
@@ -289,8 +294,10 @@ class FilterableTable(ScrollView, can_focus=True):
         self._lines.clear()
         self.virtual_size = Size(self._total_width(), len(visible) + 1)
         row = self._index_of(keep) if keep is not None else None
-        self._cursor = row if row is not None else min(self._cursor, max(len(visible) - 1, 0))
-        self._cursor_moved(scroll=row is not None)
+        if row is None:  # a refresh removed the row: stay at the same height; a filter hid it: the top
+            row = 0 if self._top_if_gone else min(self._cursor, max(len(visible) - 1, 0))
+        self._cursor = row
+        self._cursor_moved(scroll=True)
         self.refresh()
 
     def _total_width(self) -> int:
