@@ -194,8 +194,8 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
             monitor.start()
             start = time.perf_counter()
             screen.reload()
-            out["refresh_pane_s"][pane] = await until(
-                lambda: screen.data is not before or screen.error is not None) - start
+            out["refresh_pane_s"][pane] = await until(  # new data may paint the same screen: no frame to wait for
+                lambda: screen.data is not before or screen.error is not None, frame=False) - start
             await pilot.pause()
             out["stall_pane_s"][pane] = ticker.stop()
             out["callback_pane_s"][pane] = monitor.stop()
