@@ -89,6 +89,7 @@ class ClusterDeck(App):
 
     def post_display_hook(self) -> None:
         if not self.first_paint.is_set() and not self._batch_count and isinstance(self.screen, PaneScreen):
+            gcpolicy.limit_malloc_arenas()  # before the pane workers load anything (they wait for this event)
             self.first_paint.set()
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,

@@ -40,9 +40,9 @@ _M_ARENA_MAX = -8
 
 
 def tune() -> None:
-    """Apply THRESHOLDS and the malloc arena cap (at app start, before any worker thread)."""
+    """Apply THRESHOLDS (at app start). The arena cap follows at the first paint (`limit_malloc_arenas`,
+    ctypes costs a few ms), before the pane workers start loading."""
     gc.set_threshold(*THRESHOLDS)
-    limit_malloc_arenas()
 
 
 def limit_malloc_arenas() -> bool:

@@ -28,7 +28,6 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets._data_table import RowKey
 
 from tui.safe import safe
 
@@ -131,6 +130,12 @@ class PreparedRows:
                     widths[i] = w
         self.widths: tuple[int, ...] = tuple(widths)
         """The widest cell of each column over all rows (columns never jump while filtering)."""
+
+
+class RowKey(NamedTuple):
+    """A row's key as messages carry it (`event.row_key.value`, as DataTable's)."""
+
+    value: str
 
 
 class CursorCoordinate(NamedTuple):
