@@ -89,7 +89,10 @@ class RustfsScreen(PaneScreen):
     def fetch(self) -> Any:
         from checks.rustfs_view import collect_rustfs
 
-        return collect_rustfs(self.app.conns)  # type: ignore[attr-defined]
+        data = collect_rustfs(self.app.conns)  # type: ignore[attr-defined]
+        if len(data.buckets.buckets) > PREPARE_INLINE:  # format the listing here, in the fetch worker: the
+            bucket_rows(data.buckets.buckets, self._bucket_cells)  # render finds every new row in the memo
+        return data
 
     def show_data(self, data: RustfsData) -> None:
         self._bucket_names = list(data.buckets.buckets)

@@ -145,6 +145,20 @@ class CursorCoordinate(NamedTuple):
     column: int
 
 
+class RowMessage(Message):
+    """A message about one row: `cursor_row`, `row_key.value`; matches `@on(..., "#table-id")`."""
+
+    def __init__(self, table: FilterableTable, cursor_row: int, row_key: RowKey) -> None:
+        super().__init__()
+        self.data_table = table
+        self.cursor_row = cursor_row
+        self.row_key = row_key
+
+    @property
+    def control(self) -> FilterableTable:
+        return self.data_table
+
+
 class FilterableTable(ScrollView, can_focus=True):
     """A row-cursor table with `set_rows` and `apply_filter` that renders only its visible lines."""
 
@@ -190,31 +204,11 @@ class FilterableTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class RowHighlighted(RowMessage):
         """The cursor moved onto a row (also when rows first arrive)."""
 
-        def __init__(self, table: FilterableTable, cursor_row: int, row_key: RowKey) -> None:
-            super().__init__()
-            self.data_table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> FilterableTable:
-            return self.data_table
-
-    class RowSelected(Message):
+    class RowSelected(RowMessage):
         """Enter (or a click on the highlighted row) chose a row."""
-
-        def __init__(self, table: FilterableTable, cursor_row: int, row_key: RowKey) -> None:
-            super().__init__()
-            self.data_table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> FilterableTable:
-            return self.data_table
 
     def __init__(self, *, cursor_type: str = "row", zebra_stripes: bool = True, name: str | None = None,
                  id: str | None = None, classes: str | None = None, disabled: bool = False) -> None:
