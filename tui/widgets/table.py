@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -30,106 +29,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.safe import safe
+from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, stored_row, text_of, width_of
+
+__all__ = ["FilterableTable", "PreparedRows", "RowKey", "RowMessage", "StoredRow", "stored_row"]
 
 CELL_PADDING = 1
 """Blank cells each side of a column, as in DataTable."""
-
-
-Cell = Any
-"""A stored cell: `str` (plain, unstyled), `(plain, style, justify)` (one style over the whole cell) or a
-`Text` (several styles). A 10,000-row table holds ~100,000 cells: a Text costs ~300 bytes more than a str."""
-
-
-def _compact(cell: Text, shared: dict[Any, Any]) -> Cell:
-    """The lightest stored form of a cell that renders the same; equal short cells are one object (`shared`:
-    a column of 10,000 rows mostly repeats a few values such as "on", "–" or "-@all")."""
-    if cell._spans:
-        return cell
-    style = cell.style
-    justify = cell.justify
-    plain = cell.plain
-    if not style and justify in (None, "default", "left"):
-        out: Cell = plain
-    else:
-        out = (plain, str(style), justify)
-    if len(plain) <= 24:
-        return shared.setdefault(out, out)
-    return out
-
-
-class StoredRow(tuple):  # type: ignore[type-arg]
-    """A row's cells already in their stored form (`stored_row`): PreparedRows takes them as they are."""
-
-    __slots__ = ()
-
-
-_SHARED: dict[Any, Any] = {}
-
-
-def stored_row(cells: Sequence[Any]) -> StoredRow:
-    """Cells in their stored form, for a caller that keeps rows between renders (a memo of formatted rows
-    then holds a few bytes per cell, not a Text each)."""
-    if len(_SHARED) > 100_000:
-        _SHARED.clear()
-    return StoredRow(_compact(c if isinstance(c, Text) else safe(c), _SHARED) for c in cells)
-
-
-def _text(cell: Cell) -> Text:
-    """A stored cell as a (new) Text."""
-    if isinstance(cell, str):
-        return Text(cell, end="")
-    if isinstance(cell, tuple):
-        return Text(cell[0], style=cell[1], justify=cell[2], end="")
-    return cell.copy()
-
-
-def _plain(cell: Cell) -> str:
-    return cell if isinstance(cell, str) else cell[0] if isinstance(cell, tuple) else cell.plain
-
-
-def _width(plain: str) -> int:
-    """A cell's width in terminal cells: its first line (rows are one line high)."""
-    if plain.isascii() and plain.isprintable():  # one cell per character
-        return len(plain)
-    return cell_len(plain.split("\n", 1)[0])
-
-
-class PreparedRows:
-    """Rows made ready for a FilterableTable: cells in their stored form, column widths, the filter's haystacks.
-
-    Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
-
-    __slots__ = ("rows", "widths", "lowered", "index")
-
-    def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        shared: dict[Any, Any] = {}
-        self.rows: list[tuple[str, tuple[Cell, ...]]] = [
-            (key, cells if isinstance(cells, StoredRow) else
-             tuple(_compact(c if isinstance(c, Text) else safe(c), shared) for c in cells))
-            for key, cells in rows]
-        """(key, cells) with every cell in its stored form (`Cell`)."""
-        index: dict[str, int] = {}
-        for i, (key, _) in enumerate(self.rows):
-            if key in index:
-                raise ValueError(f"duplicate row key {key!r}")
-            index[key] = i
-        self.index = index
-        """Row key -> position in `rows`."""
-        self.lowered: list[str] = []
-        """Each row's plain text (cells joined by spaces) lower-cased, what the filter searches (a regex with
-        re.I: the same rows as the original text)."""
-        widths: list[int] = []
-        for _, cells in self.rows:
-            plains = [_plain(c) for c in cells]
-            self.lowered.append(" ".join(plains).lower())
-            for i, plain in enumerate(plains):
-                w = _width(plain)
-                if i >= len(widths):
-                    widths.append(w)
-                elif w > widths[i]:
-                    widths[i] = w
-        self.widths: tuple[int, ...] = tuple(widths)
-        """The widest cell of each column over all rows (columns never jump while filtering)."""
 
 
 class RowKey(NamedTuple):
@@ -251,7 +156,7 @@ class FilterableTable(ScrollView, can_focus=True):
         prepared = rows if isinstance(rows, PreparedRows) else PreparedRows(rows)
         self._prepared = prepared
         self._all_rows = prepared.rows
-        label_widths = [_width(label.plain) for label in self._labels]
+        label_widths = [width_of(label.plain) for label in self._labels]
         self._widths = tuple(max(label_widths[i] if i < len(label_widths) else 0,
                                  prepared.widths[i] if i < len(prepared.widths) else 0)
                              for i in range(max(len(label_widths), len(prepared.widths))))
@@ -338,11 +243,11 @@ class FilterableTable(ScrollView, can_focus=True):
 
     def get_row(self, key: str) -> list[Text]:
         """The cells (as Text) of a row of the current set (shown or filtered out)."""
-        return [_text(c) for c in self._all_rows[self._prepared.index[key]][1]]
+        return [text_of(c) for c in self._all_rows[self._prepared.index[key]][1]]
 
     def get_row_at(self, index: int) -> list[Text]:
         """The cells (as Text) of the shown row at `index`."""
-        return [_text(c) for c in self._shown[index][1]]
+        return [text_of(c) for c in self._shown[index][1]]
 
     def _current_key(self) -> str | None:
         if not self._shown:
@@ -465,7 +370,7 @@ class FilterableTable(ScrollView, can_focus=True):
         pad = " " * CELL_PADDING
         segments: list[Segment] = []
         for i, w in enumerate(self._widths):
-            cell = _text(cells[i]) if i < len(cells) else Text("")
+            cell = text_of(cells[i]) if i < len(cells) else Text("")
             if "\n" in cell.plain:
                 cell = cell.split("\n")[0]
             cell.end = ""

@@ -1,0 +1,115 @@
+"""The rows a FilterableTable holds: cells in a compact stored form, column widths and filter haystacks.
+
+Pure data, no widget: built in a pane's fetch worker (`FilterableTable.prepare`) so that the UI thread only
+swaps prepared rows in. A 10,000-row table holds ~100,000 cells; keeping them as plain strings or shared
+`(text, style, justify)` tuples instead of Rich `Text` objects saves ~300 bytes each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.cells import cell_len
+from rich.text import Text
+
+from tui.safe import safe
+
+Cell = Any
+"""A stored cell: `str` (plain, unstyled), `(plain, style, justify)` (one style over the whole cell) or a
+`Text` (several styles). A 10,000-row table holds ~100,000 cells: a Text costs ~300 bytes more than a str."""
+
+
+def _compact(cell: Text, shared: dict[Any, Any]) -> Cell:
+    """The lightest stored form of a cell that renders the same; equal short cells are one object (`shared`:
+    a column of 10,000 rows mostly repeats a few values such as "on", "–" or "-@all")."""
+    if cell._spans:
+        return cell
+    style = cell.style
+    justify = cell.justify
+    plain = cell.plain
+    if not style and justify in (None, "default", "left"):
+        out: Cell = plain
+    else:
+        out = (plain, str(style), justify)
+    if len(plain) <= 24:
+        return shared.setdefault(out, out)
+    return out
+
+
+class StoredRow(tuple):  # type: ignore[type-arg]
+    """A row's cells already in their stored form (`stored_row`): PreparedRows takes them as they are."""
+
+    __slots__ = ()
+
+
+_SHARED: dict[Any, Any] = {}
+
+
+def _store(cells: Sequence[Any], shared: dict[Any, Any]) -> StoredRow:
+    """A row's cells (Text, or any value, rendered literally) in their stored form."""
+    return StoredRow(_compact(c if isinstance(c, Text) else safe(c), shared) for c in cells)
+
+
+def stored_row(cells: Sequence[Any]) -> StoredRow:
+    """Cells in their stored form, for a caller that keeps rows between renders (a memo of formatted rows
+    then holds a few bytes per cell, not a Text each)."""
+    if len(_SHARED) > 100_000:
+        _SHARED.clear()
+    return _store(cells, _SHARED)
+
+
+def text_of(cell: Cell) -> Text:
+    """A stored cell as a (new) Text."""
+    if isinstance(cell, str):
+        return Text(cell, end="")
+    if isinstance(cell, tuple):
+        return Text(cell[0], style=cell[1], justify=cell[2], end="")
+    return cell.copy()
+
+
+def _plain(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else cell[0] if isinstance(cell, tuple) else cell.plain
+
+
+def width_of(plain: str) -> int:
+    """A cell's width in terminal cells: its first line (rows are one line high)."""
+    if plain.isascii() and plain.isprintable():  # one cell per character
+        return len(plain)
+    return cell_len(plain.split("\n", 1)[0])
+
+
+class PreparedRows:
+    """Rows made ready for a FilterableTable: cells in their stored form, column widths, the filter's haystacks.
+
+    Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
+
+    __slots__ = ("rows", "widths", "lowered", "index")
+
+    def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        shared: dict[Any, Any] = {}
+        self.rows: list[tuple[str, tuple[Cell, ...]]] = [
+            (key, cells if isinstance(cells, StoredRow) else _store(cells, shared)) for key, cells in rows]
+        """(key, cells) with every cell in its stored form (`Cell`)."""
+        index: dict[str, int] = {}
+        for i, (key, _) in enumerate(self.rows):
+            if key in index:
+                raise ValueError(f"duplicate row key {key!r}")
+            index[key] = i
+        self.index = index
+        """Row key -> position in `rows`."""
+        self.lowered: list[str] = []
+        """Each row's plain text (cells joined by spaces) lower-cased, what the filter searches (a regex with
+        re.I: the same rows as the original text)."""
+        widths: list[int] = []
+        for _, cells in self.rows:
+            plains = [_plain(c) for c in cells]
+            self.lowered.append(" ".join(plains).lower())
+            for i, plain in enumerate(plains):
+                w = width_of(plain)
+                if i >= len(widths):
+                    widths.append(w)
+                elif w > widths[i]:
+                    widths[i] = w
+        self.widths: tuple[int, ...] = tuple(widths)
+        """The widest cell of each column over all rows (columns never jump while filtering)."""
