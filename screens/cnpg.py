@@ -126,7 +126,7 @@ class CnpgScreen(PaneScreen):
     # -- detail -------------------------------------------------------------------------------
     @on(FilterableTable.RowSelected)
     def _row_selected(self, event: FilterableTable.RowSelected) -> None:
-        if isinstance(event.data_table, FilterableTable) and event.row_key.value:
+        if event.row_key.value:  # only FilterableTables post this message
             self.open_detail(str(event.row_key.value))
 
     def open_detail(self, key: str) -> None:
