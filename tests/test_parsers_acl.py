@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checks.parsers import (acl_user_from_getuser, command_allowed, command_decision, diff_acl, glob_match,
                             key_allowed, parse_acl_file, parse_acl_list, password_matches)
-from checks.parsers.acl_categories import categories_of
-from checks.parsers.acl_rules import channel_allowed
+from checks.parsers.acl import AclUser
+from checks.parsers.acl_categories import ALL_KNOWN, categories_of
+from checks.parsers.acl_rules import allowed_commands, channel_allowed, command_differences, commands_equivalent
 
 DRAGONFLY_ACL_LIST = [
     "user default on nopass ~* &* +@all $all",
@@ -172,3 +175,24 @@ def test_acl_getuser_reply() -> None:
     assert command_allowed(u, "get") and not command_allowed(u, "set")
     assert acl_user_from_getuser("x", None) is None and acl_user_from_getuser("x", 5) is None
     assert acl_user_from_getuser("x", {"flags": ["off", "nopass"]}).nopass
+
+
+# rule words that exercise every branch of command_decision: categories known and unknown, whole commands,
+# subcommands known and unknown, resets, and malformed tokens
+_RULE_WORDS = ["+@all", "-@all", "allcommands", "nocommands", "+@read", "-@read", "+@write", "-@write",
+               "+@dangerous", "-@dangerous", "+@admin", "-@keyspace", "+@slow", "-@fast", "+@nosuchcat",
+               "-@nosuchcat", "+get", "-get", "+config", "-config", "+config|get", "-config|get", "+config|nope",
+               "-flushall", "+client|list", "-client", "+dfly", "+", "-", "get", "+GET", "+@", "~x"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_RULE_WORDS), max_size=12), st.lists(st.sampled_from(_RULE_WORDS), max_size=12))
+def test_allowed_commands_agrees_with_command_decision(a: list[str], b: list[str]) -> None:
+    """The set algebra that judges drift gives, for every known command, command_decision's verdict."""
+    ua, ub = AclUser("a", commands=tuple(a)), AclUser("b", commands=tuple(b))
+    for user in (ua, ub):
+        assert allowed_commands(user.commands) == {c for c in ALL_KNOWN if command_decision(user, c).allowed}
+    by_decision = all(command_decision(ua, c).allowed == command_decision(ub, c).allowed for c in ALL_KNOWN)
+    assert commands_equivalent(ua, ub) == by_decision  # equal spellings decide alike, so no shortcut differs
+    assert set(command_differences(ua, ub)) == {c for c in ALL_KNOWN if command_decision(ua, c).allowed
+                                                 != command_decision(ub, c).allowed}

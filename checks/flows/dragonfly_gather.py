@@ -12,8 +12,7 @@ from checks import clock
 from checks.config import DragonflyConfig
 from checks.errors import SourceError
 from checks.parsers.acl import AclListing, AclUser, parse_acl_file
-from checks.parsers.acl_categories import ALL_KNOWN
-from checks.parsers.acl_rules import AclDiff, AclUserDiff, command_decision, diff_acl
+from checks.parsers.acl_rules import AclDiff, AclUserDiff, command_differences, diff_acl
 from checks.redact import sha256_hex
 from checks.sources.kube_parse import d, lst, parse_time
 from checks.sources.kube_resources import DragonflyInstance
@@ -202,16 +201,6 @@ def client_pod(addr: str, pods: dict[str, str]) -> str:
 
 
 # ---------------------------------------------------------------- drift, judged by behaviour
-
-def command_differences(src: AclUser, live: AclUser) -> tuple[str, ...]:
-    """Commands (from the category table) that one side allows and the other denies.
-
-    Redis 7 lists categories expanded (`-@all +@string +@hash … -keys`), so textual comparison
-    always differs; comparing decisions tells real drift from a different spelling.
-    """
-    return tuple(c for c in sorted(ALL_KNOWN)
-                 if command_decision(src, c).allowed != command_decision(live, c).allowed)
-
 
 def acl_drift(source: AclListing | Iterable[AclUser], live: AclListing | Iterable[AclUser]) -> AclDiff:
     """diff_acl, with `commands` kept only when the two rule sets decide some command differently."""

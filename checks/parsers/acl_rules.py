@@ -200,6 +200,46 @@ def _norm_commands(user: AclUser) -> tuple[str, ...]:
     return tuple(rules)
 
 
+def _known_by_base() -> dict[str, tuple[tuple[str, str], ...]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for entry in ALL_KNOWN:
+        base, sub = _split_command(entry)
+        out.setdefault(base, []).append((entry, sub))
+    return {base: tuple(entries) for base, entries in out.items()}
+
+
+_KNOWN_BY_BASE = _known_by_base()
+"""Command name → the known entries (`config`, `config|get`, …) with that name, and each one's subcommand."""
+
+
+@lru_cache(maxsize=4096)
+def allowed_commands(rules: tuple[str, ...]) -> frozenset[str]:
+    """The known commands (`ALL_KNOWN`) that these command rules allow: `command_decision(…).allowed` for each,
+    worked out by set algebra over the rules once per distinct rule list (users share rule lists, and
+    this is what judging drift at 10,000 users costs)."""
+    allowed: set[str] = set()
+    for rule in rules:
+        if rule in ("allcommands", "+@all"):
+            allowed = set(ALL_KNOWN)
+            continue
+        if rule in ("nocommands", "-@all"):
+            allowed.clear()
+            continue
+        sign, body = rule[:1], rule[1:]
+        if sign not in "+-" or not body:
+            continue
+        if body.startswith("@"):
+            members: Iterable[str] = CATEGORIES.get(body[1:], ())  # an unknown category decides nothing known
+        else:
+            rbase, _, rsub = body.partition("|")
+            members = [entry for entry, sub in _KNOWN_BY_BASE.get(rbase, ()) if not rsub or rsub == sub]
+        if sign == "+":
+            allowed.update(members)
+        else:
+            allowed.difference_update(members)
+    return frozenset(allowed)
+
+
 def commands_equivalent(a: AclUser, b: AclUser) -> bool:
     """Same command rules, literally or in effect over every known command.
 
@@ -208,7 +248,16 @@ def commands_equivalent(a: AclUser, b: AclUser) -> bool:
     """
     if _norm_commands(a) == _norm_commands(b):
         return True
-    return all(command_decision(a, c).allowed == command_decision(b, c).allowed for c in ALL_KNOWN)
+    return allowed_commands(tuple(a.commands)) == allowed_commands(tuple(b.commands))
+
+
+def command_differences(src: AclUser, live: AclUser) -> tuple[str, ...]:
+    """Known commands that one side allows and the other denies, sorted.
+
+    Redis 7 lists categories expanded (`-@all +@string +@hash … -keys`), so textual comparison
+    always differs; comparing decisions tells real drift from a different spelling.
+    """
+    return tuple(sorted(allowed_commands(tuple(src.commands)) ^ allowed_commands(tuple(live.commands))))
 
 
 @dataclass(frozen=True)
