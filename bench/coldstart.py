@@ -43,9 +43,21 @@ def imported_before_paint(stderr: str) -> list[str]:
     return sorted(names)
 
 
+PACKAGES = ("checks", "tui", "screens")
+
+
+def compile_bytecode() -> None:
+    """Write the project's bytecode as `pip install` does: in an editable checkout with
+    PYTHONDONTWRITEBYTECODE set (as on these machines) every run would compile our modules from source
+    while the libraries load theirs from `.pyc`, which is not what a user's install does."""
+    subprocess.run([PY, "-m", "compileall", "-q", *(str(ROOT / p) for p in PACKAGES)], check=True,
+                   capture_output=True, cwd=str(ROOT))
+
+
 def measure(state: dict[str, Any], runs: int = 7) -> list[Metric]:
     env = dict(os.environ, KUBECONFIG=state["kubeconfig"], PYTHONPATH=str(ROOT))
     config = state["config"]
+    compile_bytecode()
     for mode in ("hello", "app"):  # warm the OS file cache and the bytecode caches
         _one(mode, config, env)
     hello, app, ratios, heavy = [], [], [], set()
@@ -64,7 +76,8 @@ def measure(state: dict[str, Any], runs: int = 7) -> list[Metric]:
         Metric("cold start to first painted screen", "≤ 1.3× hello-world",
                f"{ratio:.2f}× ({ms(median(app))} vs {ms(median(hello))})", ratio <= 1.3,
                f"{runs} alternating subprocess pairs, headless 140x45, wall clock from spawn to the first frame "
-               "showing the screen (rendered to terminal sequences); median of per-pair ratios",
+               "showing the screen (rendered to terminal sequences); median of per-pair ratios; the project's "
+               "bytecode compiled first, as an install does",
                {"ratios": ratios, "app_s": app, "hello_s": hello}),
         Metric("client libraries imported before first paint", "none of " + "/".join(CLIENTS),
                ", ".join(sorted(set(loaded) | set(early))) or "none", not loaded and not early,
