@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -49,6 +50,7 @@ class PaneScreen(Screen):
         self.crumbs: list[str] = [self.TITLE]
         self._filter_table: FilterableTable | None = None
         self._fetch: Worker | None = None
+        self._bars_pending = False
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -57,11 +59,26 @@ class PaneScreen(Screen):
         yield Static("", id="pane-error", classes="pane-error")
         with Vertical(id="pane-body"):
             yield from self.compose_body()
-        # hidden bars and the key bar are mounted right after the first frame (Lazy): their CSS and the
-        # footer's ~15 key widgets would otherwise delay the first paint of every pane
-        yield Lazy(PromptBar(placeholder="filter regex  (/!regex inverts, esc closes)", id="filter-bar"))
-        yield Lazy(PromptBar(placeholder=":df :pg :s3 :alerts :triage :overview :help :quit", id="command-bar"))
-        yield Lazy(Footer())
+        # the hidden bars and the key bar come after the first frame: their CSS and the footer's ~15 key widgets
+        # would otherwise delay it. The app's first frame mounts them (`mount_after_paint`: Textual's Lazy mounts
+        # after a refresh, which comes before the first frame is written); later panes use Lazy.
+        painted = getattr(self.app, "first_paint", None)
+        if painted is not None and not painted.is_set():
+            self._bars_pending = True
+        else:
+            yield from (Lazy(widget) for widget in self._bars())
+
+    def _bars(self) -> list[Widget]:
+        return [PromptBar(placeholder="filter regex  (/!regex inverts, esc closes)", id="filter-bar"),
+                PromptBar(placeholder=":df :pg :s3 :alerts :triage :overview :help :quit", id="command-bar"),
+                Footer()]
+
+    async def mount_after_paint(self) -> None:
+        """Called by the app once its first frame is on screen."""
+        if self._bars_pending and self.is_mounted:
+            self._bars_pending = False
+            await self.mount_all(self._bars())
+            self.refresh_bindings()  # the footer shows the keys when the bindings next change: now
 
     def compose_body(self) -> ComposeResult:
         yield Static("")
@@ -70,6 +87,8 @@ class PaneScreen(Screen):
         self.app.paint_header(self)  # type: ignore[attr-defined]
         self.set_crumbs(self.crumbs)
         self.query_one("#pane-error").display = False
+        if not self._loaded_once:  # here rather than at the resume's reload: in the pane's first frame
+            self.query_one("#pane-body").loading = True
 
     def set_crumbs(self, crumbs: list[str]) -> None:
         self.crumbs = crumbs

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.stylesheet import Stylesheet
 
 from screens.base import PaneScreen
 from screens.overview import OverviewScreen
@@ -49,6 +50,23 @@ def _lazy_screen(module: str, name: str) -> Callable[[], Screen]:
     return make
 
 
+class _CachedStylesheet(Stylesheet):
+    """Textual's stylesheet, except that a refresh with unchanged variables keeps the parsed rules.
+
+    Textual refreshes the CSS whenever a mode's screen is shown for the first time (the Overview at start-up,
+    then each pane): `set_variables` empties the parse cache and `reparse` parses every source in a new
+    stylesheet, so every stylesheet was parsed twice more (10-15 ms before the first frame). Parsing depends
+    only on the sources and the variables; the per-source cache is still emptied when the variables change
+    (a new theme), and sources added since are parsed as before."""
+
+    def set_variables(self, variables: dict[str, str]) -> None:
+        if variables != self._variables:
+            super().set_variables(variables)
+
+    def reparse(self) -> None:
+        self.parse()  # through the per-source parse cache
+
+
 class ClusterDeck(App):
     """Textual app: data comes from `checks` through each pane's worker; nothing here does I/O."""
 
@@ -73,6 +91,7 @@ class ClusterDeck(App):
     def __init__(self, config: Config, *, allow_writes: bool = False, connections: Any = None,
                  context_name: str | None = None, static_data: dict[str, Any] | None = None) -> None:
         super().__init__()
+        self.stylesheet = _CachedStylesheet(variables=self.get_css_variables())
         self.static_data = static_data
         """Pane name -> data object shown instead of fetching (snapshots with fixed data)."""
         self.config = config
@@ -87,10 +106,19 @@ class ClusterDeck(App):
         if config.keymap:
             self.set_keymap(config.keymap)
 
-    def post_display_hook(self) -> None:
-        if not self.first_paint.is_set() and not self._batch_count and isinstance(self.screen, PaneScreen):
+    def _display(self, screen: Screen, renderable: Any) -> None:
+        first = (renderable is not None and not self._batch_count and not self.first_paint.is_set()
+                 and isinstance(screen, PaneScreen) and screen is self.screen)
+        if first:
+            # Textual computes the start-up screen's first full frame inside its start-up batch and drops it
+            # (nothing is written in a batch), so the first frame written is only what changed since: the body,
+            # without the header. Write the whole screen instead (it is what the dropped frame held).
+            renderable = screen._compositor.render_update(full=True, screen_stack=self._background_screens)
+        super()._display(screen, renderable)
+        if first:  # the first frame actually written (Textual also calls this with nothing, or in a batch)
             gcpolicy.limit_malloc_arenas()  # before the pane workers load anything (they wait for this event)
             self.first_paint.set()
+            self.call_later(screen.mount_after_paint)
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
                markup: bool = False) -> None:
