@@ -163,3 +163,57 @@ async def test_gc_policy_applied_and_loaded_pane_frozen():
             assert "overview" in gcpolicy._frozen
     finally:
         gc.set_threshold(*old)
+
+
+async def test_first_frame_written_is_the_whole_screen(monkeypatch):
+    """The first frame the terminal gets holds the header and the pane, not only what changed after Textual's
+    start-up batch (which computes the first full frame and drops it), and the footer follows it."""
+    from textual.app import App
+    from textual._compositor import CompositorUpdate
+
+    written: list[str] = []
+    original = App._display
+
+    def display(self, screen, renderable):  # what reaches the terminal: outside a batch, with a renderable
+        if renderable is not None and not self._batch_count and isinstance(renderable, CompositorUpdate):
+            written.append(renderable.render_segments(self.console))
+        original(self, screen, renderable)
+
+    monkeypatch.setattr(App, "_display", display)
+    app = make_app(Config(refresh_interval=0), context_name="clusterdeck-lab", static_data={"overview": _overview()})
+    async with app.run_test(size=(140, 34)) as pilot:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.first_paint.is_set()
+        assert app.screen.query("Footer") and app.screen.query("#filter-bar")
+    assert written
+    assert "READ-ONLY" in written[0] and "Overview" in written[0] and "Systems" in written[0]
+
+
+async def test_css_parsed_once_when_its_variables_do_not_change(monkeypatch):
+    """Textual refreshes the CSS on each mode's first screen; with the same variables the parsed rules are kept
+    (each stylesheet source is parsed once), and a theme change still parses with the new variables."""
+    from textual.css.stylesheet import Stylesheet
+
+    parsed: list[str] = []
+    original = Stylesheet._parse_rules
+
+    def parse_rules(self, css, read_from, *args, **kwargs):
+        key = (css, read_from, *args, *kwargs.values())
+        if key not in self._parse_cache:
+            parsed.append(str(read_from))
+        return original(self, css, read_from, *args, **kwargs)
+
+    monkeypatch.setattr(Stylesheet, "_parse_rules", parse_rules)
+    app = make_app(Config(refresh_interval=0), context_name="clusterdeck-lab", static_data={"overview": _overview()})
+    async with app.run_test(size=(140, 34)) as pilot:
+        await pilot.pause()
+        await pilot.press("5")  # a pane's first visit refreshes the CSS again
+        await pilot.pause()
+        ours = [p for p in parsed if "app.tcss" in p]
+        assert len(ours) == 1, parsed
+        dark = app.screen.styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert len([p for p in parsed if "app.tcss" in p]) == 2  # new variables: parsed again
+        assert app.screen.styles.background != dark  # and applied
