@@ -238,9 +238,13 @@ class Connections(SourceFactories):
 
     def _secret_values(self, system: str, ref: str, default_ns: str, keys: tuple[str, ...], config_keys: str,
                        note: str = "", optional: tuple[str, ...] = ()) -> tuple[dict[str, str], str, str]:
-        """Values of `keys` from one Secret -> (values, namespace, name); missing Secret/key is a SourceError."""
+        """Values of `keys` from one Secret -> (values, namespace, name); missing Secret/key is a SourceError.
+
+        These are clusterdeck's own admin Secrets: the read is shared for `recent`'s 2 s by every pane and probe
+        of one refresh (the Overview alone read a CNPG superuser Secret three times per cluster), and forgotten
+        on `r` and after any write. Secrets under diagnosis (flows, reveal) are still read live."""
         ns, name = _split_ref(ref, default_ns)
-        secret = self.kube.get_secret(ns, name)
+        secret = self.recent(("admin-secret", ns, name), lambda: self.kube.get_secret(ns, name))
         if secret is None:
             raise SourceError(system, "Admin Secret missing", f'Secret {ns}/{name} (key "{keys[-1]}") not found'
                               f"{note}; set {config_keys} in the config to use another Secret", kind="notfound")

@@ -74,6 +74,33 @@ def test_gets_are_cached_but_never_of_pods_or_secrets(lab: dict[str, Any], lab_c
         conns.close()
 
 
+def test_admin_secrets_read_once_per_refresh_and_again_after_r(lab: dict[str, Any], lab_config: Any) -> None:
+    """clusterdeck's own admin Secrets are read once by all the probes and panes of one refresh (the Overview
+    alone read each CNPG superuser Secret three times), and read again after an explicit reload."""
+    from checks.cnpg_view import load_cnpg_view
+    from checks.overview import collect_overview
+
+    conns = _conns(lab_config)
+    try:
+        collect_overview(conns)  # warm: clients made, discovery done
+        conns.forget_cached()
+        watch = ServerWatch(lab).start()
+        collect_overview(conns)
+        load_cnpg_view(conns)
+        seen = watch.stop()
+        superuser = _kube_gets(seen, "/secrets/ai-postgres-superuser")
+        assert len(superuser) == 1, superuser
+        for fragment in ("/secrets/keycloak-db-superuser", "/secrets/dragonfly-auth", "/secrets/rustfs-credentials"):
+            assert len(_kube_gets(seen, fragment)) == 1, (fragment, seen.kube)
+        conns.forget_cached()  # `r`
+        watch = ServerWatch(lab).start()
+        collect_overview(conns)
+        seen = watch.stop()
+        assert len(_kube_gets(seen, "/secrets/ai-postgres-superuser")) == 1
+    finally:
+        conns.close()
+
+
 def test_triage_reads_each_namespace_once_not_each_secret(lab: dict[str, Any], lab_config: Any) -> None:
     from checks.targets import list_targets
 
