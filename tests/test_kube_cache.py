@@ -142,3 +142,43 @@ def test_a_failed_list_in_flight_leaves_the_get_to_ask() -> None:
     with pytest.raises(RuntimeError):
         cache.get("in-ns", fail, 1)
     assert cache.lookup("secrets", "", "ns", "a", wait=1) == (False, None)
+
+
+def test_derived_once_per_cached_answer_even_when_asked_at_once() -> None:
+    """A list's parsed items are made once per cached answer: concurrent callers wait for the first one and
+    get the same value; a new answer (after a clear) is parsed again, and a failed parse is not kept."""
+    cache, made = ListCache(ttl=60), []
+    body = cache.get("k", lambda: b"answer-1", 1)
+    started = threading.Event()
+    release = threading.Event()
+
+    def make() -> tuple[str, ...]:
+        made.append(1)
+        started.set()
+        release.wait(5)
+        return ("parsed", body.decode())
+
+    results: list[object] = []
+    first = threading.Thread(target=lambda: results.append(cache.derived("k", body, make)))
+    first.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=lambda: results.append(cache.derived("k", body, make))) for _ in range(3)]
+    for t in others:
+        t.start()
+    release.set()
+    for t in [first, *others]:
+        t.join(5)
+    assert len(made) == 1 and len(results) == 4 and all(r is results[0] for r in results)
+    cache.clear()
+    fresh = cache.get("k", lambda: b"answer-2", 1)
+    assert cache.derived("k", fresh, lambda: ("parsed", fresh.decode())) == ("parsed", "answer-2")
+    assert cache.derived("k", body, lambda: "stale body: made, not kept") == "stale body: made, not kept"
+    assert cache.derived("k", fresh, lambda: "not asked again") == ("parsed", "answer-2")
+
+    def broken() -> str:
+        raise ValueError("bad answer")
+
+    other = cache.get("other", lambda: b"x", 1)
+    with pytest.raises(ValueError):
+        cache.derived("other", other, broken)
+    assert cache.derived("other", other, lambda: "ok") == "ok"

@@ -74,6 +74,25 @@ def test_gets_are_cached_but_never_of_pods_or_secrets(lab: dict[str, Any], lab_c
         conns.close()
 
 
+def test_a_list_is_parsed_once_per_answer(lab: dict[str, Any], lab_config: Any) -> None:
+    """Panes listing the same resource in one refresh share one parse of the answer (frozen objects); a reload
+    parses the new answer. Secrets keep their values out of `raw` and get their own list."""
+    conns = _conns(lab_config)
+    try:
+        kube = conns.kube
+        conns.forget_cached()
+        first, again = kube.list_secrets("*"), kube.list_secrets("*")
+        assert first == again and first is not again and all(a is b for a, b in zip(first, again))
+        assert all(v.startswith("<hidden ") for sec in first for v in (sec.raw.get("data") or {}).values())
+        again.clear()  # a caller's list is its own
+        assert kube.list_secrets("*") == first
+        conns.forget_cached()
+        fresh = kube.list_secrets("*")
+        assert fresh == first and not any(a is b for a, b in zip(first, fresh))
+    finally:
+        conns.close()
+
+
 def test_admin_secrets_read_once_per_refresh_and_again_after_r(lab: dict[str, Any], lab_config: Any) -> None:
     """clusterdeck's own admin Secrets are read once by all the probes and panes of one refresh (the Overview
     alone read each CNPG superuser Secret three times), and read again after an explicit reload."""

@@ -131,44 +131,58 @@ class KubeSource:
         write clears it, and so does a failed call (other than a missing object). After a timeout, calls fail
         fast for `timeout` seconds (checks.sources.breaker): a hung API server costs a screen one timeout, not
         one per call."""
+        return self._answer(call, fn, args, kw)
+
+    def _answer(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any],
+                make: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+        """`_fetch`'s document, or `make(document)` when given: for a cached answer, worked out once for every
+        caller of that answer (`ListCache.derived`)."""
         kube_rbac.require(call)
         try:
-            body = self._read(call, fn, args, kw)
+            key, body = self._read(call, fn, args, kw)
         except SourceError as exc:
             if exc.kind != "notfound":  # the API server refuses or fails now: answers kept from before may be
                 self.list_cache.clear()  # wrong too (every pane must show the failure, not the last answer)
             raise
         if body is None or isinstance(body, dict):
-            return body
-        try:
-            doc = json.loads(body)
-        except (ValueError, RecursionError):
-            raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something that "
-                              "is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
-        return doc if isinstance(doc, dict) else {}
+            return body if make is None else make(body or {})
 
-    def _read(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
-        """The answer to one call: a body (bytes), a document from a cached list (dict), or None (missing)."""
+        def decode() -> dict[str, Any]:
+            try:
+                doc = json.loads(body)
+            except (ValueError, RecursionError):
+                raise SourceError(SYSTEM, "Bad answer", f"{self.server} answered {call.describe()} with something "
+                                  "that is not Kubernetes JSON; is the kubeconfig pointing at the API server?") from None
+            return doc if isinstance(doc, dict) else {}
+
+        if make is None:
+            return decode()
+        if key is None:
+            return make(decode())
+        return self.list_cache.derived(key, body, lambda: make(decode()))
+
+    def _read(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...],
+              kw: dict[str, Any]) -> tuple[Any, Any]:
+        """(cache key or None, the answer to one call: a body (bytes), a document from a cached list (dict), or
+        None (missing))."""
         if call.verb == "list":
             key = (call, args, tuple(sorted(kw.items())))
             if not kw:  # a plain list (no selector): gets of its objects can be answered from it
                 self.list_cache.remember_list((call.resource, call.group, call.namespace), key)
-            body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
-        elif call.verb == "get" and call.resource not in UNCACHED_GETS:
+            return key, self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
+        if call.verb == "get" and call.resource not in UNCACHED_GETS:
             hit, doc = self.list_cache.lookup(call.resource, call.group, call.namespace or "", call.name or "",
                                               self.timeout + 1)
             if hit:
-                return doc
+                return None, doc
             key = (call, args, tuple(sorted(kw.items())))
-            body = self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
-        elif call.verb == "get":
-            body = self._request(call, fn, args, kw)
-        else:  # a write: every cached list may be stale now
-            try:
-                body = self._request(call, fn, args, kw)
-            finally:
-                self.list_cache.clear()
-        return body
+            return key, self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
+        if call.verb == "get":
+            return None, self._request(call, fn, args, kw)
+        try:  # a write: every cached list may be stale now
+            return None, self._request(call, fn, args, kw)
+        finally:
+            self.list_cache.clear()
 
     def _request(self, call: ApiCall, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         """One request to the API server: the answer body (bytes), None for a get of a missing object."""
@@ -204,11 +218,15 @@ class KubeSource:
         call = ApiCall("list", resource, group, ns)
         if label_selector:
             kw["label_selector"] = label_selector
-        doc = self._fetch(call, namespaced, ns, **kw) if ns else self._fetch(call, cluster, **kw)
-        items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
-        items = [it for it in items if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")),
-                                                                   label_selector)]
-        return [parse(it) for it in items]
+
+        def parse_all(doc: dict[str, Any]) -> tuple[T, ...]:
+            items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
+            return tuple(parse(it) for it in items if kp.selector_string_matches(
+                kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
+
+        if ns:
+            return list(self._answer(call, namespaced, (ns,), kw, parse_all))
+        return list(self._answer(call, cluster, (), kw, parse_all))
 
     def _get(self, resource: str, group: str, namespace: str | None, name: str, fn: Callable[..., Any],
              parse: Callable[[dict[str, Any]], T]) -> T | None:
@@ -222,13 +240,17 @@ class KubeSource:
         ns = self._ns(namespace)
         call = ApiCall("list", plural, group, ns, custom=True)
         kw: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
+
+        def parse_all(doc: dict[str, Any]) -> tuple[T, ...]:
+            items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
+            return tuple(parse(it) for it in items if kp.selector_string_matches(
+                kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
+
         if ns:
-            doc = self._fetch(call, self._custom.list_namespaced_custom_object, group, version, ns, plural, **kw)
-        else:
-            doc = self._fetch(call, self._custom.list_cluster_custom_object, group, version, plural, **kw)
-        items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
-        return [parse(it) for it in items
-                if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector)]
+            return list(self._answer(call, self._custom.list_namespaced_custom_object, (group, version, ns, plural),
+                                     kw, parse_all))
+        return list(self._answer(call, self._custom.list_cluster_custom_object, (group, version, plural), kw,
+                                 parse_all))
 
     def _get_custom(self, gvp: tuple[str, str, str], namespace: str | None, name: str,
                     parse: Callable[[dict[str, Any]], T]) -> T | None:

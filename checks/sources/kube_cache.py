@@ -2,8 +2,9 @@
 
 Every pane's fetch reads the same lists (pods, Secrets, Services, workloads…) at the same moment; with this
 cache the first caller asks the API server and concurrent or later callers within `ttl` seconds get the
-same answer body (each caller parses its own copy, so nothing is shared mutably). Keyed by the call (verb,
-resource, group, namespace, arguments). Only successful answers are kept.
+same answer body, and a list's parsed items (`derived`: parsed once per answer; the objects are frozen and
+nobody changes them). Keyed by the call (verb, resource, group, namespace, arguments). Only successful
+answers are kept.
 
 Gets are cached the same way, except gets of pods and Secrets (the canary flow polls its pod, a reveal reads
 a Secret's current value: KubeSource never caches those), and a get is answered from a fresh cached plain list (no selector) of the same resource in its
@@ -38,6 +39,9 @@ class ListCache:
         self._lists: dict[tuple[str, str, str | None], Hashable] = {}
         """(resource, group, namespace or None for all) -> key of the last plain list answer cached."""
         self._indexes: dict[Hashable, tuple[float, dict[tuple[str, str], bytes]]] = {}
+        self._derived: dict[Hashable, tuple[bytes, Any]] = {}
+        """Key -> (the cached body, what `derived` made of it)."""
+        self._deriving: dict[Hashable, threading.Event] = {}
         """List key -> (its entry's expiry, item JSON by (namespace, name)), built on the first lookup."""
 
     def get(self, key: Hashable, load: Callable[[], bytes | None], wait: float) -> bytes | None:
@@ -73,6 +77,36 @@ class ListCache:
             self._inflight.pop(key, None)
         event.set()
         return body
+
+    def derived(self, key: Hashable, body: bytes, make: Callable[[], Any]) -> Any:
+        """`make()`, worked out once per cached answer `body` of `key`: concurrent and later callers given the
+        same body get the same value (a list's items decoded and parsed once per refresh, not once per pane:
+        the parsed objects are frozen and read-only). Kept as long as that body is the cached answer."""
+        with self._lock:
+            hit = self._derived.get(key)
+            if hit is not None and hit[0] is body:
+                return hit[1]
+            event = self._deriving.get(key)
+            owner = event is None
+            if owner:
+                event = self._deriving[key] = threading.Event()
+                generation = self._generation
+        if not owner:
+            event.wait(5.0)
+            with self._lock:
+                hit = self._derived.get(key)
+            return hit[1] if hit is not None and hit[0] is body else make()  # the first one failed: our own
+        try:
+            value = make()
+            with self._lock:
+                entry = self._entries.get(key)
+                if generation == self._generation and entry is not None and entry[1] is body:
+                    self._derived[key] = (body, value)
+            return value
+        finally:
+            with self._lock:
+                self._deriving.pop(key, None)
+            event.set()
 
     def remember_list(self, what: tuple[str, str, str | None], key: Hashable) -> None:
         """`key` is (about to be) a plain list (no selector) of (resource, group, namespace or None = all): gets
@@ -124,6 +158,7 @@ class ListCache:
             self._entries.clear()
             self._lists.clear()
             self._indexes.clear()
+            self._derived.clear()
             self._generation += 1
 
 
