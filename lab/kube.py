@@ -156,6 +156,8 @@ class LabKube(kmock.KubernetesEmulator):
                 if kept[i] is request:
                     del kept[i]
                     break
+            for payload in self._payloads:  # each reaction keeps those it served too (the daemon grew ~1 MB/min)
+                payload._requests.clear()
 
     def _fault_response(self, code: int, raw: aiohttp.web.BaseRequest) -> aiohttp.web.Response:
         if code == 401:
