@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from checks.errors import SourceError
 from checks.model import Status
 from checks.parsers.promql import extract_selectors
 from checks.sources.prometheus import AlertRule, RuleGroup
+from checks.tasks import Tasks
 
 KNOWN_METRIC_FIXES: dict[str, str] = {
     "dragonfly_replication_lag_seconds": "dragonfly_connected_replica_lag_records",
@@ -234,7 +235,7 @@ def lint_rules(groups: Iterable[RuleGroup], oracle: SeriesOracle, rule_sources: 
     selectors = sorted({s for g in groups for r in g.rules if r.type == "alerting" and r.health != "err"
                         for s in extract_selectors(r.query)})
     memo = _Memo(oracle)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rule-lint")
+    pool = Tasks(max_workers=workers, thread_name_prefix="rule-lint")
     try:
         futures = {s: pool.submit(oracle.exists, s) for s in selectors}
         wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))

@@ -236,7 +236,7 @@ def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) ->
     answered from the lists KubeSource keeps for a moment. Resolving many workloads' env then asks nothing more,
     instead of one get per object. Best effort: a namespace whose Secrets could not be listed is left out
     (its Secrets are read one by one, as before)."""
-    from concurrent.futures import ThreadPoolExecutor
+    from checks.tasks import Tasks
 
     wanted: dict[str, set[str]] = {}
     for w in workloads:
@@ -257,13 +257,13 @@ def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) ->
         everything = one(kind, "*") if len(namespaces) > 1 else None
         if everything is not None:
             return {ns: [o for o in everything if o.namespace == ns] for ns in namespaces}
-        with ThreadPoolExecutor(max_workers=min(8, len(namespaces))) as pool:
+        with Tasks(max_workers=min(8, len(namespaces))) as pool:
             found = dict(zip(namespaces, pool.map(lambda ns: one(kind, ns), namespaces)))
         return {ns: items for ns, items in found.items() if items is not None}
 
     if not wanted:
         return {}
-    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+    with Tasks(max_workers=len(wanted)) as pool:
         listed = dict(zip(sorted(wanted), pool.map(per_kind, sorted(wanted))))
     return {ns: {s.name: s for s in items} for ns, items in listed.get("secret", {}).items()}
 

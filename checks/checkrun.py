@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from checks.errors import SourceError
 from checks.model import Finding, FlowResult
+from checks.tasks import Tasks
 
 SERVICES = ("kubernetes", "dragonfly", "cnpg", "rustfs", "alerts")
 _FLOW_OF = {"dragonfly": "dragonfly", "cnpg": "cnpg", "rustfs": "rustfs"}
@@ -85,7 +85,7 @@ def run_checks(conns: Any, services: Iterable[str] | None = None) -> list[Findin
                 if system in chosen and system in (("dragonfly" if t.redis else ""), ("cnpg" if t.postgres else ""),
                                                    ("rustfs" if t.s3 else "")):
                     jobs.append(lambda s=system, a=t.app: _run_app_flow(conns, s, a))
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with Tasks(max_workers=4) as pool:
         results = list(pool.map(lambda job: job(), jobs))
     findings = [f for batch in results for f in batch]
     order = {s: i for i, s in enumerate(SERVICES)}

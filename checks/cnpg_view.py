@@ -4,7 +4,6 @@ the operator status, the password Secret, PostgreSQL and the consuming workloads
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from checks.redact import describe_secret
 from checks.sources.kube_models import KubePod, KubeSecret, KubeWorkload
 from checks.sources.kube_resources import CnpgCluster, ManagedRole
 from checks.sources.postgres import PgRole
+from checks.tasks import Tasks
 
 Severity = Literal["fail", "warn", "pass"]
 RANK = {"fail": 0, "error": 0, "warn": 1, "pass": 2, "skip": 2}
@@ -270,7 +270,7 @@ def load_cnpg_view(conns: Any) -> CnpgView:
             return {ns: ([x for x in listed if x.namespace == ns], "") for ns in namespaces}
         return {ns: _soft(fn, ns) for ns in namespaces}
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with Tasks(max_workers=8) as pool:
         kinds = (("secrets", kube.list_secrets), ("deploy", kube.list_deployments), ("sts", kube.list_statefulsets),
                  ("pods", kube.list_pods))
         per_kind = {what: pool.submit(each_namespace, fn) for what, fn in kinds}

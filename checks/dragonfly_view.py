@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from checks.dragonfly_view_models import Denial, DragonflyView, MemoryStats, SlowEntry, UserRow
@@ -16,6 +15,7 @@ from checks.flows.dragonfly_gather import (AclSource, acl_drift, admin_source, c
 from checks.model import Finding
 from checks.parsers.acl import AclUser
 from checks.redact import REDACTED, redact_urls
+from checks.tasks import Tasks
 
 SLOWLOG_RECOMMENDED = {"slowlog-log-slower-than": "10000", "slowlog-max-len": "128"}
 """The seed's recommended slowlog settings (µs, entries)."""
@@ -192,7 +192,7 @@ def collect_view(conns: Any, *, consumers: bool = True) -> DragonflyView:
     def redis_side() -> tuple[Any, Any]:
         return admin_snapshot(conns)
 
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="df-view") as pool:
+    with Tasks(max_workers=4, thread_name_prefix="df-view") as pool:
         snap_f = pool.submit(redis_side)
         side_f = pool.submit(cluster_side)
         cons_f = pool.submit(soft, lambda: _consumers(conns) if consumers else {}, {}, "consumers")

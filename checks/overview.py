@@ -6,11 +6,11 @@ Every system is probed concurrently and on its own: one dead service degrades it
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from checks.errors import SourceError
+from checks.tasks import Tasks
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _kube(conns: Any) -> Probe:
             return exc
 
     # the reads are independent: asked at once, judged in order (the first fatal one decides, as before)
-    with ThreadPoolExecutor(max_workers=len(reads) + 1) as pool:
+    with Tasks(max_workers=len(reads) + 1) as pool:
         version_read = pool.submit(attempt, lambda: kube.server_version())
         answers = list(pool.map(attempt, [fn for _, fn, _ in reads]))
     for (op, _, disables), answer in zip(reads, answers):
@@ -224,7 +224,7 @@ def _guarded(name: str, fn: Callable[[Any], Probe], conns: Any) -> Probe:
 
 def collect_overview(conns: Any) -> Overview:
     """Probe every system concurrently; a failing one becomes an error row, never an exception."""
-    with ThreadPoolExecutor(max_workers=len(PROBES)) as pool:
+    with Tasks(max_workers=len(PROBES)) as pool:
         futures = {name: pool.submit(_guarded, name, fn, conns) for name, fn in PROBES.items()}
         results = [futures[name].result() for name in PROBES]
     systems = tuple(s for rows, _ in results for s in rows)

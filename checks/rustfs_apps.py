@@ -3,7 +3,6 @@ Secret holding a given access key. Endpoints are mapped to where they are reacha
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -12,6 +11,7 @@ from checks.appcreds_build import S3Credentials
 from checks.config import SecretRef
 from checks.errors import SourceError
 from checks.redact import fingerprint
+from checks.tasks import Tasks
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def find_s3_apps(conns: Any) -> list[S3App]:
     from checks.appcreds import prefetch_env_sources
 
     kube = conns.kube
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with Tasks(max_workers=8) as pool:
         sts = pool.submit(_list_all, kube.list_statefulsets)
         deploys = _list_all(kube.list_deployments)
         stateful = sts.result()

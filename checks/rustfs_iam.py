@@ -10,7 +10,6 @@ no status either.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -18,6 +17,7 @@ from urllib.parse import unquote
 from checks.errors import SourceError
 from checks.redact import redact
 from checks.sources.rustfs_admin import RustfsAdmin, RustfsGroup, RustfsPolicy, RustfsUser
+from checks.tasks import Tasks
 
 SOURCE_ADMIN = "RustFS admin API"
 SOURCE_IAM = "IAM API (fallback: the endpoint has no RustFS admin API)"
@@ -171,7 +171,7 @@ class IamApiAdapter:
             return RustfsPolicy(p["PolicyName"], _doc(ver.get("PolicyVersion", {}).get("Document")))
 
         listed = self._pages("list_policies", "Policies", Scope="Local")
-        with ThreadPoolExecutor(max_workers=8) as pool:  # one request per policy: concurrently
+        with Tasks(max_workers=8) as pool:  # one request per policy: concurrently
             out = list(pool.map(one, listed))
         return tuple(sorted(out, key=lambda p: p.name))
 
@@ -188,7 +188,7 @@ def _doc(value: Any) -> dict[str, Any]:
 def _admin_snapshot(admin: RustfsAdmin) -> IamSnapshot:
     users = admin.list_users()
     names = admin.groups()
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with Tasks(max_workers=8) as pool:
         groups = tuple(pool.map(admin.group, names))
         accounts = list(pool.map(lambda u: _service_accounts(admin, u.access_key), users))
     keys = [AccessKeyInfo(u.access_key, u.access_key, u.status or "enabled", "user") for u in users]
@@ -251,7 +251,7 @@ def _iam_snapshot_details(iam: IamApiAdapter) -> IamSnapshot:
     if any(not isinstance(u.get("UserName"), str) for u in users):
         raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: a user without a name")
     names = sorted(u["UserName"] for u in users)
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with Tasks(max_workers=8) as pool:
         keys_per_user = list(pool.map(iam.access_keys, names))
     by_name = {u["UserName"]: u for u in users}
     members: dict[str, list[str]] = {}
@@ -282,7 +282,7 @@ def _iam_snapshot_details(iam: IamApiAdapter) -> IamSnapshot:
 
 
 def _iam_snapshot_calls(iam: IamApiAdapter) -> IamSnapshot:
-    with ThreadPoolExecutor(max_workers=8) as pool:  # the policies and the groups while the users are read
+    with Tasks(max_workers=8) as pool:  # the policies and the groups while the users are read
         policies = pool.submit(iam.list_policies)
         group_names = pool.submit(iam.groups)
         names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))

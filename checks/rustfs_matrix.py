@@ -4,11 +4,11 @@ read (and, with writes allowed, write), flagged where it breaks least privilege.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from checks.errors import SourceError
+from checks.tasks import Tasks
 from checks.writes import WriteDeclined, WriteGate, WriteIntent, WriteRefused, gate_for
 
 MAX_MATRIX_BUCKETS = 40
@@ -165,7 +165,7 @@ def build_matrix(conns: Any, allow_writes: bool | WriteGate = False) -> AccessMa
     own = [a.bucket for a in apps if a.bucket in names]
     ordered = tuple(sorted(tuple(dict.fromkeys([*sorted(own), *names]))[:MAX_MATRIX_BUCKETS]))
     gate = _approved_gate(conns, allow_writes, ordered, apps)
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    with Tasks(max_workers=6) as pool:
         rows = list(pool.map(lambda a: _row(conns, a, ordered, gate, s3.endpoint_url, s3.access_key), apps))
     return AccessMatrix(ordered, tuple(rows), gate is not None, max(0, len(names) - len(ordered)))
 

@@ -3,7 +3,7 @@ lint, and (in checks.rustfs_matrix) the access matrix of every application's key
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from checks.errors import SourceError
 from checks.parsers.s3_policy import PolicyLintIssue, lint_policy
 from checks.sources.rustfs_admin import RustfsGroup
+from checks.tasks import Tasks
 
 if TYPE_CHECKING:
     from checks.rustfs_apps import S3App
@@ -178,7 +179,7 @@ def load_bucket_details(s3: S3Source, rows: list[BucketRow] | tuple[BucketRow, .
         return BucketRow(row.name, row.created or s.created, s.objects, s.total_bytes, s.policy_present, s.versioning,
                          s.truncated)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with Tasks(max_workers=workers) as pool:
         return list(pool.map(one, rows))
 
 
@@ -237,7 +238,7 @@ def collect_rustfs(conns: Any) -> RustfsData:
             return []
 
     # buckets, identity and the apps' keys are read concurrently: the slowest of the three is the pane's time
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with Tasks(max_workers=2) as pool:
         apps_future = pool.submit(apps_or_none)
         listing: list[Future[BucketsView]] = []
         admin = try_admin(conns, lambda s3, ep: listing.append(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from checks.errors import SourceError
+from checks.tasks import Tasks
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def list_targets(conns: Any) -> list[Target]:
     from checks.appcreds import prefetch_env_sources
 
     kube = conns.kube
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with Tasks(max_workers=8) as pool:
         sts = pool.submit(kube.list_statefulsets, "*")
         deploys = kube.list_deployments("*")
         stateful = sts.result()

@@ -7,7 +7,7 @@ and workloads; then the password Secret and one real login with its password.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from checks.model import FlowResult, Step, StepRecorder
 from checks.redact import fingerprint, redact, redact_urls
 from checks.sources.kube_resources import CnpgCluster
 from checks.sources.postgres import PgRole, PostgresSource
+from checks.tasks import Tasks
 
 HEALTHY = "Cluster in healthy state"
 
@@ -68,7 +69,7 @@ def run_cnpg(conns: Any, *, app: str | None = None, error: str | None = None, al
     subject = {"cluster": f"{subj.namespace}/{subj.cluster}", "role": subj.role, **({"app": app} if app else {})}
     rec = StepRecorder(on_step=on_step)
     ns = subj.namespace
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    with Tasks(max_workers=5) as pool:
         f_admin = pool.submit(_admin_roles, conns, ns, subj.cluster)
         f_pods = pool.submit(kube.list_pods, ns)
         f_deploy = pool.submit(kube.list_deployments, ns)

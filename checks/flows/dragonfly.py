@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from checks.flows.classify import classify_error
 from checks.flows.dragonfly_gather import admin_source, find_dragonfly, pod_ip_map, read_acl_source
 from checks.model import FlowResult, Step, StepRecorder
 from checks.parsers.redis_errors import RedisErrorInfo, classify_redis_error
+from checks.tasks import Tasks
 from checks.writes import WriteGate, gate_for
 
 _SECRET_IN_SOURCE = re.compile(r"secret ([a-z0-9][-a-z0-9.]*)/([a-z0-9][-a-z0-9.]*) key")
@@ -181,7 +182,7 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
             st.failed[step.id] = step
         return rec.add(step)
 
-    pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="df-flow")
+    pool = Tasks(max_workers=5, thread_name_prefix="df-flow")
     try:
         st.admin = Outcome(pool.submit(_admin_read, conns))
         st.server = Outcome(pool.submit(_server_read, conns, cfg))

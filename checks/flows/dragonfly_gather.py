@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from checks.parsers.acl_rules import AclDiff, AclUserDiff, command_differences, 
 from checks.redact import sha256_hex
 from checks.sources.kube_parse import d, lst, parse_time
 from checks.sources.kube_resources import DragonflyInstance
+from checks.tasks import Tasks
 
 HEX_SHOWN = 12
 """Hex digits of a password hash shown in evidence (enough to tell values apart, never the value)."""
@@ -182,7 +182,7 @@ def find_consumers(kube: Any) -> dict[str, tuple[str, ...]]:
         return f"{ns}/{name}", redis_usernames(creds)
 
     out: dict[str, list[str]] = {}
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    with Tasks(max_workers=6) as pool:
         for ref, users in pool.map(users_of, workloads):
             for user in users:
                 out.setdefault(user, []).append(ref)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from checks.flows import rustfs_fixes as fixes
 from checks.flows.rustfs_steps import FlowCtx
 from checks.model import Step
 from checks.parsers.s3_policy import lint_policy
+from checks.tasks import Tasks
 from checks.writes import WriteDeclined, WriteGate, WriteIntent, WriteRefused, gate_for
 
 ARN = "arn:aws:s3:::"
@@ -173,7 +173,7 @@ def step_least_privilege(ctx: FlowCtx) -> Step:
                                                 "keys may not ListBuckets",))
     others = sorted(n for n in names if n != ctx.bucket)
     probed = others[:MAX_OTHER_BUCKETS]
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with Tasks(max_workers=8) as pool:
         results = list(pool.map(lambda b: (b, ctx.client.list_objects(b, 1)), probed))  # type: ignore[union-attr]
     allowed = [b for b, p in results if p.ok]
     evidence.insert(0, f"ListObjectsV2 on {len(probed)} other buckets ({how})" +
