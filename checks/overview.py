@@ -164,6 +164,7 @@ def _cnpg(conns: Any) -> Probe:
 
 def _rustfs(conns: Any) -> Probe:
     ep = conns.rustfs_admin()
+    from checks.rustfs_iam import admin_users
     from checks.rustfs_view import recent_buckets
 
     listing = recent_buckets(conns, ep)  # the RustFS pane's listing when it asked within seconds
@@ -172,7 +173,7 @@ def _rustfs(conns: Any) -> Probe:
     admin_ok: bool | None = None
     detail = ""
     try:
-        conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, conns.config.timeout).list_users()
+        admin_users(conns, ep)  # the identity snapshot's list-users when the RustFS pane asked within seconds
         admin_ok = True
     except SourceError as exc:
         admin_ok = False if exc.kind == "forbidden" else None

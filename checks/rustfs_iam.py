@@ -185,8 +185,30 @@ def _doc(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _admin_snapshot(admin: RustfsAdmin) -> IamSnapshot:
-    users = admin.list_users()
+def admin_users(conns: Any, ep: Any, admin: RustfsAdmin | None = None) -> tuple[RustfsUser, ...]:
+    """The admin API's list-users with the keys of `ep`, shared by the Overview's permission probe and the
+    identity snapshot of one refresh (`Connections.recent`), its failure too (an S3 server without the RustFS
+    admin API answers 404 to both)."""
+    if admin is None:
+        admin = conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region,
+                                          float(getattr(conns.config, "timeout", 5.0)))
+
+    def load() -> tuple[str, Any]:
+        try:
+            return "ok", admin.list_users()
+        except SourceError as exc:
+            return "error", exc
+
+    recent = getattr(conns, "recent", None)
+    key = ("rustfs-admin-users", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region)
+    outcome, value = recent(key, load) if recent is not None else load()
+    if outcome == "error":
+        raise value
+    return value
+
+
+def _admin_snapshot(admin: RustfsAdmin, users: tuple[RustfsUser, ...] | None = None) -> IamSnapshot:
+    users = admin.list_users() if users is None else users
     names = admin.groups()
     with Tasks(max_workers=8) as pool:
         groups = tuple(pool.map(admin.group, names))
@@ -311,7 +333,7 @@ def _load_iam(conns: Any, ep: Any) -> IamSnapshot:
     timeout = float(getattr(conns.config, "timeout", 5.0))
     admin = conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
     try:
-        return _admin_snapshot(admin)
+        return _admin_snapshot(admin, admin_users(conns, ep, admin))
     except SourceError as exc:
         if exc.kind != "notfound":
             raise

@@ -93,6 +93,29 @@ def test_a_list_is_parsed_once_per_answer(lab: dict[str, Any], lab_config: Any) 
         conns.close()
 
 
+def test_rustfs_admin_list_users_asked_once_per_refresh(lab: dict[str, Any], lab_config: Any) -> None:
+    """The Overview's admin-API probe and the RustFS pane's identity snapshot share one list-users, its
+    failure included (the lab's S3 server has no RustFS admin API: 404, then the IAM API)."""
+    from checks.overview import collect_overview
+    from checks.rustfs_view import collect_rustfs
+
+    conns = _conns(lab_config)
+    try:
+        collect_overview(conns)
+        conns.forget_cached()
+        watch = ServerWatch(lab).start()
+        overview = collect_overview(conns)
+        rustfs = collect_rustfs(conns)
+        seen = watch.stop()
+        asked = [line for line in seen.s3 if "/rustfs/admin/v3/list-users" in line]
+        assert len(asked) == 1, seen.s3
+        probe = next(p for p in overview.permissions if p.operation == "admin API list-users")
+        assert probe.allowed is None and probe.detail  # not found: neither allowed nor refused
+        assert rustfs.identity.error == "" and rustfs.identity.users  # read through the IAM API
+    finally:
+        conns.close()
+
+
 def test_admin_secrets_read_once_per_refresh_and_again_after_r(lab: dict[str, Any], lab_config: Any) -> None:
     """clusterdeck's own admin Secrets are read once by all the probes and panes of one refresh (the Overview
     alone read each CNPG superuser Secret three times), and read again after an explicit reload."""
