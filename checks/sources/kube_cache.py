@@ -54,11 +54,7 @@ class ListCache:
                 hit = self._entries.get(key)
                 if hit is not None and hit[0] > time.monotonic():
                     return hit[1]
-                event = self._inflight.get(key)
-                owner = event is None
-                if owner:
-                    event = self._inflight[key] = threading.Event()
-                    generation = self._generation
+                owner, event, generation = self._claim(self._inflight, key)
             if owner:
                 break
             if not event.wait(wait):
@@ -78,6 +74,15 @@ class ListCache:
         event.set()
         return body
 
+    def _claim(self, inflight: dict[Hashable, threading.Event], key: Hashable) -> tuple[bool, threading.Event, int]:
+        """(whether this caller does the work for `key`, the event its waiters wait on, the cache generation);
+        called with the lock held."""
+        event = inflight.get(key)
+        if event is None:
+            event = inflight[key] = threading.Event()
+            return True, event, self._generation
+        return False, event, self._generation
+
     def derived(self, key: Hashable, body: bytes, make: Callable[[], Any]) -> Any:
         """`make()`, worked out once per cached answer `body` of `key`: concurrent and later callers given the
         same body get the same value (a list's items decoded and parsed once per refresh, not once per pane:
@@ -86,11 +91,7 @@ class ListCache:
             hit = self._derived.get(key)
             if hit is not None and hit[0] is body:
                 return hit[1]
-            event = self._deriving.get(key)
-            owner = event is None
-            if owner:
-                event = self._deriving[key] = threading.Event()
-                generation = self._generation
+            owner, event, generation = self._claim(self._deriving, key)
         if not owner:
             event.wait(5.0)
             with self._lock:
