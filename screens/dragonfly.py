@@ -75,13 +75,16 @@ class DragonflyScreen(PaneScreen):
         from checks.dragonfly_view import collect_view
 
         data = collect_view(self.app.conns)  # type: ignore[attr-defined]
-        return self._prepared.put(data, self._tables(data))  # the cells are built here, not on the UI thread
+        # the cells are built here, not on the UI thread; unchanged user rows are the previous refresh's objects
+        return self._prepared.put(data, self._tables(data, self._prepared.tables()))
 
     @staticmethod
-    def _tables(data: Any) -> dict[str, Any]:
-        """The users, config and drift tables' rows, prepared (any thread)."""
+    def _tables(data: Any, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The users, config and drift tables' rows, prepared (any thread); `previous`: the last prepared
+        tables, whose unchanged rows are reused."""
         prepare = FilterableTable.prepare
-        return {"users": prepare(((u.name, user_cells(u)) for u in data.users)),
+        return {"users": prepare(((u.name, user_cells(u)) for u in data.users),
+                                 previous["users"] if previous is not None else None),
                 "config": prepare(((k, (safe(k, "bold"), safe(v))) for k, v in data.config)),
                 "drift": prepare((f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
                                  for i, (u, k, d) in enumerate(data.drift))}

@@ -24,6 +24,11 @@ class Prepared:
         self._slot = (data, tables)
         return data
 
+    def tables(self) -> Any:
+        """The latest prepared tables (None before the first fetch): what a refresh's rows may reuse."""
+        slot = self._slot
+        return slot[1] if slot is not None else None
+
     def get(self, data: Any, build: Callable[[Any], Any]) -> Any:
         """The tables prepared for `data`, else `build(data)` now."""
         slot = self._slot

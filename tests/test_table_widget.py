@@ -124,3 +124,52 @@ def test_stored_rows_share_repeated_cells() -> None:
     assert prepared.rows[0][1] is rows[0][1], "stored rows are taken as they are"
     assert len({id(cells[0]) for _, cells in prepared.rows}) == 1, "one object for a repeated cell"
     assert prepared.widths == (2, 7)  # "name-99"
+
+
+def test_prepared_rows_reuse_the_unchanged_rows_of_the_previous_set() -> None:
+    """A refresh's rows that did not change are the previous set's objects (one copy in memory), changed and
+    new rows are built, and the haystacks, index and widths follow the new set."""
+    before = PreparedRows([(f"u{i}", (Text(f"user-{i}", style="bold"), "on", f"k{i}")) for i in range(50)])
+    rows = [(f"u{i}", (Text(f"user-{i}", style="bold"), "off" if i == 7 else "on", f"k{i}")) for i in range(1, 50)]
+    rows.append(("u99", (Text("user-99-new", style="bold"), "on", "k99")))
+    after = PreparedRows(rows, before)
+    assert [key for key, _ in after.rows] == [f"u{i}" for i in range(1, 50)] + ["u99"]
+    assert after.index == {key: i for i, (key, _) in enumerate(after.rows)}
+    unchanged = [i for i in range(1, 50) if i != 7]
+    for i in unchanged:
+        assert after.rows[after.index[f"u{i}"]] is before.rows[before.index[f"u{i}"]]
+        assert after.lowered[after.index[f"u{i}"]] is before.lowered[before.index[f"u{i}"]]
+    changed = after.rows[after.index["u7"]]
+    assert changed is not before.rows[7] and changed[1][1] == "off"
+    assert after.lowered[after.index["u7"]] == "user-7 off k7"
+    assert after.lowered[-1] == "user-99-new on k99"
+    assert after.widths == (len("user-99-new"), 3, 3)
+    assert PreparedRows(rows).rows == after.rows and PreparedRows(rows).lowered == after.lowered
+
+
+def test_prepared_rows_never_reuse_a_row_whose_text_differs_only_in_style() -> None:
+    """Rich Text compares by text and spans, not by its own style: such rows are always built anew."""
+    def spanned(style: str) -> Text:
+        text = Text("abc", style=style)
+        text.stylize("italic", 0, 1)  # a span: stored as a Text
+        return text
+
+    before = PreparedRows([("k", (spanned("red"), "x")), ("plain", (Text("p", style="red"), "x"))])
+    after = PreparedRows([("k", (spanned("green"), "x")), ("plain", (Text("p", style="green"), "x"))], before)
+    assert after.rows[0] is not before.rows[0] and after.rows[0][1][0].style == "green"
+    assert after.rows[1] is not before.rows[1] and after.rows[1][1][0] == ("p", "green", None)
+
+
+async def test_set_rows_with_reused_rows_filters_and_keeps_the_cursor() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(FilterableTable)
+        first = FilterableTable.prepare([(f"r{i}", (f"row-{i}", "on")) for i in range(30)])
+        table.set_rows(("name", "state"), first)
+        table.move_cursor(row=12)
+        second = FilterableTable.prepare([(f"r{i}", (f"row-{i}", "off" if i == 3 else "on")) for i in range(30)], first)
+        table.set_rows(("name", "state"), second)
+        await pilot.pause()
+        assert table.cursor_key() == "r12"
+        assert table.apply_filter("off") is None
+        assert table.visible_keys() == ["r3"]

@@ -139,10 +139,11 @@ class FilterableTable(ScrollView, can_focus=True):
 
     # -- data -------------------------------------------------------------------------------------
     @staticmethod
-    def prepare(rows: Iterable[tuple[str, Sequence[Any]]]) -> PreparedRows:
+    def prepare(rows: Iterable[tuple[str, Sequence[Any]]], previous: PreparedRows | None = None) -> PreparedRows:
         """Everything `set_rows` computes per row, done without touching the widget: call it in a worker
-        thread (a pane's `fetch()`) so that the UI thread only swaps the prepared rows in."""
-        return PreparedRows(rows)
+        thread (a pane's `fetch()`) so that the UI thread only swaps the prepared rows in. `previous`: the
+        table's current prepared rows, whose unchanged rows are reused (PreparedRows)."""
+        return PreparedRows(rows, previous)
 
     def set_rows(self, columns: Sequence[str | Text], rows: Sequence[tuple[str, Sequence[Any]]] | PreparedRows) -> None:
         """Replace the content; keeps the cursor on the same row key when it still exists.

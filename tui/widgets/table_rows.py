@@ -79,37 +79,56 @@ def width_of(plain: str) -> int:
     return cell_len(plain.split("\n", 1)[0])
 
 
+_PLAIN_FORMS = {str, tuple}
+"""Stored cell forms that compare by everything they render (a Text compares without its own style)."""
+
+
 class PreparedRows:
     """Rows made ready for a FilterableTable: cells in their stored form, column widths, the filter's haystacks.
 
-    Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`."""
+    Pure data (no widget): built by `FilterableTable.prepare` in a worker thread or by `set_rows`. Given the
+    `previous` rows of the same table, a row whose stored cells did not change is taken from them as it is
+    (the same objects), so that a refresh holds one copy of the rows that stayed the same."""
 
     __slots__ = ("rows", "widths", "lowered", "index")
 
-    def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
+    def __init__(self, rows: Iterable[tuple[str, Sequence[Any]]], previous: PreparedRows | None = None) -> None:
         shared: dict[Any, Any] = {}
-        self.rows: list[tuple[str, tuple[Cell, ...]]] = [
-            (key, cells if isinstance(cells, StoredRow) else _store(cells, shared)) for key, cells in rows]
+        old_rows = previous.rows if previous is not None else []
+        old_index = previous.index if previous is not None else {}
+        old_lowered = previous.lowered if previous is not None else []
+        self.rows: list[tuple[str, tuple[Cell, ...]]] = []
         """(key, cells) with every cell in its stored form (`Cell`)."""
-        index: dict[str, int] = {}
-        for i, (key, _) in enumerate(self.rows):
-            if key in index:
-                raise ValueError(f"duplicate row key {key!r}")
-            index[key] = i
-        self.index = index
-        """Row key -> position in `rows`."""
         self.lowered: list[str] = []
         """Each row's plain text (cells joined by spaces) lower-cased, what the filter searches (a regex with
         re.I: the same rows as the original text)."""
+        index: dict[str, int] = {}
         widths: list[int] = []
-        for _, cells in self.rows:
-            plains = [_plain(c) for c in cells]
-            self.lowered.append(" ".join(plains).lower())
+        for key, cells in rows:
+            stored = cells if isinstance(cells, StoredRow) else _store(cells, shared)
+            if key in index:
+                raise ValueError(f"duplicate row key {key!r}")
+            index[key] = len(self.rows)
+            j = old_index.get(key)
+            if j is not None and old_rows[j][1] == stored and set(map(type, stored)) <= _PLAIN_FORMS:
+                # unchanged since `previous`: its objects, not a copy (a refresh of 10,000 rows otherwise
+                # holds two generations of cells and haystacks at once); Text cells compare without their
+                # styles, so rows holding one are always new
+                row, lowered = old_rows[j], old_lowered[j]
+                plains = [_plain(c) for c in row[1]]
+            else:
+                row = (key, stored)
+                plains = [_plain(c) for c in stored]
+                lowered = " ".join(plains).lower()
+            self.rows.append(row)
+            self.lowered.append(lowered)
             for i, plain in enumerate(plains):
                 w = width_of(plain)
                 if i >= len(widths):
                     widths.append(w)
                 elif w > widths[i]:
                     widths[i] = w
+        self.index = index
+        """Row key -> position in `rows`."""
         self.widths: tuple[int, ...] = tuple(widths)
         """The widest cell of each column over all rows (columns never jump while filtering)."""
