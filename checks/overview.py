@@ -104,7 +104,12 @@ def _kube(conns: Any) -> Probe:
         answer = version_read.result()
         version = "" if isinstance(answer, SourceError) else answer
     except AttributeError:
-        pass
+        answer = None
+    # `/version` is the live probe (the lists may be answers of a few seconds ago): how the API answers now
+    if isinstance(answer, SourceError) and answer.kind == "forbidden":
+        first_error = first_error or answer
+    elif isinstance(answer, SourceError) and answer.kind != "notfound":
+        return _down("kubernetes", answer, getattr(kube, "server", ""))
     status = "warn" if first_error else "pass"
     row = SystemStatus("kubernetes", status, getattr(kube, "server", ""), version, ", ".join(counts),
                        detail=first_error.message if first_error else "")

@@ -160,3 +160,21 @@ def test_fail_fast_window_after_a_timeout() -> None:
     refused = SourceError("s3", "Cannot connect", "http://x refused the connection.", kind="unreachable")
     breaker.failed(endpoint, refused, 5.0, time.monotonic())
     breaker.check(endpoint)  # a refusal is instant anyway: no window
+
+
+@pytest.mark.parametrize("fault", ["500", "slow"])
+def test_overview_probes_the_api_live_while_its_lists_are_cached(scratch_lab: dict[str, Any], fault: str) -> None:
+    """Lists read a moment ago by another pane are shared, but the Overview's `/version` probe is always asked:
+    a visit right after the API stops answering says so."""
+    from checks.connect import Connections
+    from checks.overview import collect_overview
+
+    conns = Connections(fast_config(scratch_lab))
+    try:
+        assert next(s for s in collect_overview(conns).systems if s.system == "kubernetes").status == "pass"
+        with api_fault(scratch_lab, kube=fault):  # the lists above are still in the 2 s cache
+            row = next(s for s in collect_overview(conns).systems if s.system == "kubernetes")
+        assert row.status == "error", row
+        assert ("HTTP 500" in row.detail) if fault == "500" else ("did not answer within" in row.detail)
+    finally:
+        conns.close()

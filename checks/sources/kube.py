@@ -30,9 +30,11 @@ PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
 CILIUM_POLICY = ("cilium.io", "v2", "ciliumnetworkpolicies")
 
 
-UNCACHED_GETS = frozenset({"pods", "secrets"})
-"""Gets always asked of the API server: the canary flow polls its pod, and a Secret read by name is read now
-(a reveal shows its current value; a flow checks a rotation). Other gets go through the list cache."""
+UNCACHED_GETS = frozenset({"pods", "secrets", "version"})
+"""Gets always asked of the API server: the canary flow polls its pod, a Secret read by name is read now
+(a reveal shows its current value; a flow checks a rotation), and `/version` is the Overview's live
+reachability probe (its lists may come from the cache: a visit right after the API stopped answering must
+still say so; the failure then empties the cache). Other gets go through the list cache."""
 
 
 def resolve_kubeconfig(explicit: str | None) -> str | None:
