@@ -1,4 +1,4 @@
-"""The lab's single Python daemon: kmock Kubernetes API, moto S3/IAM and the Dragonfly exporter.
+"""The lab's Python daemon: kmock Kubernetes API and the Dragonfly exporter, and moto S3/IAM in a child process.
 
 Run as `python -m lab.daemon --dir DIR` (the manager starts it detached). It reads
 DIR/daemon-config.json, starts its servers on free loopback ports and, once they answer,
@@ -23,10 +23,9 @@ async def _serve(lab_dir: Path, cfg: dict) -> None:
 
     from lab.kube import LabKube
     from lab.metrics import MetricsServer, redis_info_source
-    from lab.s3server import S3Server
+    from lab.s3server import serve_in_child
 
-    s3 = S3Server(lab_dir)
-    s3.start()
+    s3, s3_port = await asyncio.to_thread(serve_in_child, lab_dir)
     r = cfg["redis"]
     metrics = MetricsServer(redis_info_source(r["host"], r["port"], r["username"], r["password"]))
     metrics.start()
@@ -36,7 +35,7 @@ async def _serve(lab_dir: Path, cfg: dict) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with LabKube(lab_dir=lab_dir) as kube, kmock.Server(kube) as srv:
-            info = {"pid": os.getpid(), "kube_port": srv.port, "s3_port": s3.port,
+            info = {"pid": os.getpid(), "kube_port": srv.port, "s3_port": s3_port,
                     "metrics_port": metrics.port}
             tmp = lab_dir / "daemon.json.tmp"
             tmp.write_text(json.dumps(info))
@@ -52,7 +51,11 @@ async def _serve(lab_dir: Path, cfg: dict) -> None:
                         await asyncio.to_thread(_stop_orphans, kube.procs)
                         break
     finally:
-        s3.stop()
+        s3.terminate()
+        try:
+            s3.wait(3)
+        except Exception:  # noqa: BLE001 - it is going anyway
+            s3.kill()
         metrics.stop()
 
 

@@ -115,3 +115,58 @@ class S3Server:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+def serve_in_child(lab_dir: Path, timeout: float = 20.0) -> tuple[Any, int]:
+    """Start the S3 server in a process of its own (`python -m lab.s3server`), with the daemon's process group:
+    moto's S3/IAM handlers are CPU-heavy Python, and in the daemon they shared one GIL with the Kubernetes
+    API, whose answers then waited behind them. (process, port)."""
+    import json
+    import subprocess
+    import sys
+
+    ready = lab_dir / "s3-server.json"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "lab.s3server", "--dir", str(lab_dir), "--ready", str(ready)],
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists():
+            try:
+                return proc, int(json.loads(ready.read_text())["port"])
+            except (ValueError, KeyError, OSError):
+                pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"the lab's S3 server exited with {proc.returncode}")
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the lab's S3 server did not start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import os
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m lab.s3server")
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--ready", required=True, type=Path)
+    args = parser.parse_args(argv)
+    server = S3Server(args.dir.resolve())
+    server.start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    tmp = args.ready.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "port": server.port}))
+    tmp.replace(args.ready)
+    parent = os.getppid()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:  # the daemon is gone: so are we
+            break
+    os._exit(0)  # do not wait for request threads still sleeping in a "hang" fault
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
