@@ -300,3 +300,46 @@ def test_source_classes_have_the_protocol_shapes():
         members = [m for m in vars(proto) if not m.startswith("_")]
         assert [m for m in members if not hasattr(cls, m) and m not in ("context_name", "default_namespace",
                                                                           "server")] == [], cls
+
+
+LAZY_CLIENT = r"""
+import json, sys
+from checks.errors import SourceError
+from checks.sources import kube_lazy
+from checks.sources.kube import KubeSource
+kube = KubeSource(sys.argv[1], None, None, timeout=5)
+out = {"lazy": kube_lazy.install(), "pods": len(kube.list_pods("*")), "secrets": len(kube.list_secrets("*")),
+       "missing": kube.get_secret("ai-system", "no-such-secret-here") is None, "version": kube.server_version()}
+try:
+    KubeSource(sys.argv[2], None, "cache", timeout=5).list_secrets("cache")  # HTTP 403: an ApiException, mapped
+except SourceError as exc:
+    out["error"] = exc.kind
+import kubernetes
+from kubernetes.client import ApiClient, CoreV1Api
+from kubernetes.client.models import V1Pod
+out["models"] = [kubernetes.client.models.V1ObjectMeta.__name__, V1Pod.__name__,
+                 kubernetes.client.V1Secret.__module__, ApiClient.__name__, CoreV1Api.__name__]
+out["modules"] = sum(1 for m in sys.modules if m.startswith("kubernetes"))
+print(json.dumps(out))
+"""
+
+
+def test_kubernetes_client_loads_only_what_is_used(kubeconfig, tmp_path) -> None:
+    """In a fresh process KubeSource loads the client without its ~720 models (checks.sources.kube_lazy), and
+    everything still works: lists, gets, errors, models by name when something asks for one."""
+    import json
+    from pathlib import Path
+
+    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+            "message": 'secrets is forbidden: User "x" cannot list resource "secrets"'}
+    with RawServer(403, body) as srv:
+        refusing = write_kubeconfig(tmp_path / "cfg", srv.url)
+        proc = subprocess.run([sys.executable, "-c", LAZY_CLIENT, str(kubeconfig), str(refusing)],
+                              capture_output=True, text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[1]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["lazy"] is True
+    assert out["pods"] > 0 and out["secrets"] > 0 and out["missing"] and out["version"]
+    assert out.get("error") == "forbidden"
+    assert out["models"] == ["V1ObjectMeta", "V1Pod", "kubernetes.client.models.v1_secret", "ApiClient", "CoreV1Api"]
+    assert out["modules"] < 100  # the whole client is 815

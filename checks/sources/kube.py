@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from checks.errors import SourceError
-from checks.sources import breaker, kube_rbac
+from checks.sources import breaker, kube_lazy, kube_rbac
 from checks.sources import kube_parse as kp
 from checks.sources import kube_parse_resources as kr
 from checks.sources.kube_cache import ListCache
@@ -66,6 +66,7 @@ class KubeSource:
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None,
                  timeout: float = 5.0) -> None:
+        kube_lazy.install()  # the client without the API models it would load (checks.sources.kube_lazy)
         from kubernetes import client
         from kubernetes import config as kconfig
         from kubernetes.config.config_exception import ConfigException
