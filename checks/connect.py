@@ -6,8 +6,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import threading
+import time
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from checks.config import Config, SecretRef
 from checks.connect_factories import SourceFactories
@@ -79,6 +80,8 @@ class Connections(SourceFactories):
         self._forwards: dict[tuple[str, str, int], PortForward] = {}
         self._recent = ListCache()
         self._recent_epoch = -1
+        self._kept: dict[Hashable, tuple[float, Any]] = {}
+        """`kept` answers: key -> (when made, value)."""
         self._endpoints: dict[str, str] = {}
         for key, value in config.endpoints.items():
             host, _, port = key.rpartition(":")
@@ -102,13 +105,33 @@ class Connections(SourceFactories):
         epoch = write_epoch()
         if epoch != self._recent_epoch:
             self._recent.clear()
+            self._kept.clear()
             self._recent_epoch = epoch
         return self._recent.get(key, load, 4 * float(self.config.timeout) + 1)  # type: ignore[arg-type,return-value]
 
+    def kept(self, key: Hashable, ttl: float, load: Callable[[], T]) -> T:
+        """`load()`'s answer, reused for `ttl` seconds across refreshes (a slow scan whose answer changes rarely,
+        e.g. which workloads use which Dragonfly user); forgotten like `recent` after a write and by
+        `forget_cached()`."""
+        from checks.writes import write_epoch
+
+        epoch = write_epoch()
+        if epoch != self._recent_epoch:
+            self._recent.clear()
+            self._kept.clear()
+            self._recent_epoch = epoch
+        hit = self._kept.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]  # type: ignore[no-any-return]
+        value = load()
+        self._kept[key] = (time.monotonic(), value)
+        return value
+
     def forget_cached(self) -> None:
-        """Drop the short-lived caches (Kubernetes reads, `recent` snapshots): an explicit reload reads the
-        cluster again."""
+        """Drop the short-lived caches (Kubernetes reads, `recent` and `kept` answers): an explicit reload reads
+        the cluster again."""
         self._recent.clear()
+        self._kept.clear()
         with self._lock:
             kube = self._kube
         if kube is None:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from checks.dragonfly_view_models import Denial, DragonflyView, MemoryStats, SlowEntry, UserRow
@@ -134,18 +133,15 @@ def build_view(snapshot: Any, acl_source: AclSource | None, consumers: dict[str,
                          tuple(drift_rows), problems)
 
 
-_CONSUMERS: dict[int, tuple[float, dict[str, tuple[str, ...]]]] = {}
 CONSUMER_TTL = 60.0
-"""Seconds the workload scan behind the consumers column is reused across refreshes."""
+"""Seconds the workload scan behind the consumers column is reused across refreshes (`r` scans again)."""
 
 
 def _consumers(conns: Any) -> dict[str, tuple[str, ...]]:
-    cached = _CONSUMERS.get(id(conns))
-    if cached is not None and time.monotonic() - cached[0] < CONSUMER_TTL:
-        return cached[1]
-    found = find_consumers(conns.kube)
-    _CONSUMERS[id(conns)] = (time.monotonic(), found)
-    return found
+    kept = getattr(conns, "kept", None)
+    if kept is None:
+        return find_consumers(conns.kube)
+    return kept("dragonfly-consumers", CONSUMER_TTL, lambda: find_consumers(conns.kube))
 
 
 def admin_snapshot(conns: Any) -> tuple[Any, Any]:

@@ -361,3 +361,31 @@ def test_a_failing_api_server_is_not_hidden_by_cached_answers(lab: dict[str, Any
             list_targets(conns)  # within the TTL, but the cluster answers 403 now: so does the pane
     finally:
         conns.close()
+
+
+def test_dragonfly_consumers_scan_kept_across_refreshes_until_r(lab: dict[str, Any], lab_config: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workload scan behind the Dragonfly consumers column is reused for a minute on one Connections, and
+    scanned again after `r` (it was kept per id(conns) in a module dict that `r` never emptied)."""
+    from checks import dragonfly_view
+
+    scans: list[int] = []
+    real = dragonfly_view.find_consumers
+
+    def counting(kube: Any) -> Any:
+        scans.append(1)
+        return real(kube)
+
+    monkeypatch.setattr(dragonfly_view, "find_consumers", counting)
+    conns, other = _conns(lab_config), _conns(lab_config)
+    try:
+        first = dragonfly_view._consumers(conns)
+        assert dragonfly_view._consumers(conns) == first and len(scans) == 1
+        assert first.get("litellm") == ("ai-system/litellm",)
+        dragonfly_view._consumers(other)  # another Connections scans for itself
+        assert len(scans) == 2
+        conns.forget_cached()
+        assert dragonfly_view._consumers(conns) == first and len(scans) == 3
+    finally:
+        conns.close()
+        other.close()
