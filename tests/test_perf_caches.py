@@ -379,7 +379,10 @@ def test_dragonfly_consumers_scan_kept_across_refreshes_until_r(lab: dict[str, A
     monkeypatch.setattr(dragonfly_view, "find_consumers", counting)
     conns, other = _conns(lab_config), _conns(lab_config)
     try:
+        watch = ServerWatch(lab).start()
         first = dragonfly_view._consumers(conns)
+        seen = watch.stop()
+        assert [line for line in seen.kube if "/secrets/" in line] == []  # Secrets listed, not read one by one
         assert dragonfly_view._consumers(conns) == first and len(scans) == 1
         assert first.get("litellm") == ("ai-system/litellm",)
         dragonfly_view._consumers(other)  # another Connections scans for itself

@@ -168,15 +168,17 @@ def app_username(creds: Any) -> tuple[str, str]:
 
 def find_consumers(kube: Any) -> dict[str, tuple[str, ...]]:
     """ACL user -> `namespace/workload` of every Deployment/StatefulSet whose env/Secrets carry it."""
-    from checks.appcreds import find_app_credentials
+    from checks.appcreds import find_app_credentials, prefetch_env_sources
 
-    workloads = [("deploy", w.namespace, w.name) for w in kube.list_deployments("*")]
-    workloads += [("sts", w.namespace, w.name) for w in kube.list_statefulsets("*")]
+    deploys, stateful = kube.list_deployments("*"), kube.list_statefulsets("*")
+    secrets = prefetch_env_sources(kube, [*deploys, *stateful])  # lists, not one get per Secret (as list_targets)
+    workloads = [("deploy", w.namespace, w.name) for w in deploys]
+    workloads += [("sts", w.namespace, w.name) for w in stateful]
 
     def users_of(item: tuple[str, str, str]) -> tuple[str, tuple[str, ...]]:
         kind, ns, name = item
         try:
-            creds = find_app_credentials(kube, ns, f"{kind}/{name}")
+            creds = find_app_credentials(kube, ns, f"{kind}/{name}", secrets.get(ns))
         except SourceError:
             return f"{ns}/{name}", ()
         return f"{ns}/{name}", redis_usernames(creds)
