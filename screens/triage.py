@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -89,6 +89,16 @@ class TriageScreen(PaneScreen):
     @on(Button.Pressed, "#run")
     def _run_pressed(self) -> None:
         self.action_run_flow()
+
+    def on_paste(self, event: events.Paste) -> None:
+        """An error pasted while the consumers table has the focus (it has on arrival) goes where the first
+        line asks for it, not to the table, which drops it."""
+        if isinstance(self.focused, Input) or not event.text.strip():
+            return
+        event.stop()
+        box = self.query_one("#error-text", Input)
+        box.value = " ".join(event.text.split())
+        box.focus()
 
     @on(Input.Submitted, "#error-text, #app-input, #ident-input")
     def _submitted(self) -> None:

@@ -56,6 +56,29 @@ async def test_pasted_error_picks_the_flow(lab):
         assert screen.result.root_cause.code == "CNPG_PASSWORD_EXPIRED"
 
 
+async def test_error_pasted_on_arrival_lands_in_the_error_box(lab):
+    """Triage opens with the consumers table focused; a pasted error goes to the error box (the table would
+    drop it), then Enter runs the flow it names."""
+    from textual import events
+
+    app = make_app(lab_config(lab).with_overrides(refresh_interval=0.0))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert app.focused is screen.query_one("#targets")
+        app.focused.post_message(events.Paste('WRONGPASS invalid username-password pair\nor user is disabled.'))
+        await pilot.pause()
+        box = screen.query_one("#error-text")
+        assert box.value == "WRONGPASS invalid username-password pair or user is disabled." and app.focused is box
+        screen.query_one("#app-input").value = "ai-system/litellm"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.result is not None and screen.result.flow == "dragonfly"
+
+
 def _finished_flow() -> FlowResult:
     steps = (
         Step("D1", "server reachable", "pass"),
