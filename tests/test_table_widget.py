@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from tui.widgets.table import FilterableTable, PreparedRows, StoredRow, stored_row
 
@@ -28,16 +31,27 @@ class TableApp(App):
         self.events.append(("selected", event.cursor_row, str(event.row_key.value)))
 
 
+COLUMNS = ("name", "n", "state")
+
+
 def _rows(n: int) -> list[tuple[str, tuple[Any, ...]]]:
     return [(f"user-{i:05d}", (Text(f"User-{i:05d}", style="bold"), Text(str(i), justify="right"),
                                "on" if i % 2 else "off")) for i in range(n)]
 
 
-async def test_filter_plain_regex_inverted_and_case_insensitive() -> None:
+@asynccontextmanager
+async def _running(size: tuple[int, int], rows: int = 0) -> AsyncIterator[tuple[TableApp, Pilot, FilterableTable]]:
+    """The table in a running app, holding `_rows(rows)` when asked."""
     app = TableApp()
-    async with app.run_test(size=(80, 20)) as pilot:
+    async with app.run_test(size=size) as pilot:
         table = app.query_one(FilterableTable)
-        table.set_rows(("name", "n", "state"), _rows(1000))
+        if rows:
+            table.set_rows(COLUMNS, _rows(rows))
+        yield app, pilot, table
+
+
+async def test_filter_plain_regex_inverted_and_case_insensitive() -> None:
+    async with _running((80, 20), 1000) as (app, pilot, table):
         await pilot.pause()
         assert table.row_count == 1000
         assert table.apply_filter("user-0099") is None and table.row_count == 10
@@ -52,10 +66,7 @@ async def test_filter_plain_regex_inverted_and_case_insensitive() -> None:
 
 
 async def test_cursor_stays_on_its_row_and_messages_carry_the_key() -> None:
-    app = TableApp()
-    async with app.run_test(size=(80, 20)) as pilot:
-        table = app.query_one(FilterableTable)
-        table.set_rows(("name", "n", "state"), _rows(300))
+    async with _running((80, 20), 300) as (app, pilot, table):
         table.focus()
         await pilot.pause()
         table.move_cursor(row=table.get_row_index("user-00250"))
@@ -65,7 +76,7 @@ async def test_cursor_stays_on_its_row_and_messages_carry_the_key() -> None:
         table.apply_filter("user-002")  # 200..299 remain: the cursor keeps its row
         await pilot.pause()
         assert table.cursor_key() == "user-00250" and table.cursor_row == 50
-        table.set_rows(("name", "n", "state"), _rows(400))  # a refresh keeps the filter and the row
+        table.set_rows(COLUMNS, _rows(400))  # a refresh keeps the filter and the row
         await pilot.pause()
         assert table.cursor_key() == "user-00250" and table.row_count == 100
         await pilot.press("down", "enter")
@@ -81,10 +92,7 @@ async def test_cursor_stays_on_its_row_and_messages_carry_the_key() -> None:
 
 
 async def test_only_visible_lines_are_rendered_and_cells_keep_styles() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(FilterableTable)
-        table.set_rows(("name", "n", "state"), _rows(10_000))
+    async with _running((60, 12), 10_000) as (app, pilot, table):
         await pilot.pause()
         rendered: list[int] = []
         original = table._render_row
@@ -108,9 +116,7 @@ async def test_only_visible_lines_are_rendered_and_cells_keep_styles() -> None:
 
 
 async def test_cells_and_labels_are_literal_text() -> None:
-    app = TableApp()
-    async with app.run_test(size=(80, 8)) as pilot:
-        table = app.query_one(FilterableTable)
+    async with _running((80, 8)) as (app, pilot, table):
         table.set_rows(("[b]col[/b]",), [("k", ("[red]x[/red] [@click=app.quit]y[/]",))])
         await pilot.pause()
         assert "[b]col[/b]" in table.render_line(0).text
@@ -161,9 +167,7 @@ def test_prepared_rows_never_reuse_a_row_whose_text_differs_only_in_style() -> N
 
 
 async def test_set_rows_with_reused_rows_filters_and_keeps_the_cursor() -> None:
-    app = TableApp()
-    async with app.run_test(size=(80, 12)) as pilot:
-        table = app.query_one(FilterableTable)
+    async with _running((80, 12)) as (app, pilot, table):
         first = FilterableTable.prepare([(f"r{i}", (f"row-{i}", "on")) for i in range(30)])
         table.set_rows(("name", "state"), first)
         table.move_cursor(row=12)

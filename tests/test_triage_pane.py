@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from checks.config import Config
 from checks.model import FlowResult, Step
@@ -15,13 +18,19 @@ def _no_secret(text: str, secrets: list[str]) -> None:
         assert s not in text and base64.b64encode(s.encode()).decode() not in text
 
 
-async def test_pick_consumer_and_run_all_its_flows(lab):
+@asynccontextmanager
+async def _triage(lab: Any) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The app on the lab, on the Triage pane with its consumers loaded: (app, pilot, screen)."""
     app = make_app(lab_config(lab).with_overrides(refresh_interval=0.0))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("6")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        screen = app.screen
+        yield app, pilot, app.screen
+
+
+async def test_pick_consumer_and_run_all_its_flows(lab):
+    async with _triage(lab) as (app, pilot, screen):
         targets = screen.query_one("#targets")
         assert "ai-system/litellm" in targets.visible_keys()
         assert "cache/dragonfly" in targets.visible_keys()  # the StatefulSet with the backup S3 keys
@@ -42,11 +51,7 @@ async def test_pick_consumer_and_run_all_its_flows(lab):
 
 
 async def test_pasted_error_picks_the_flow(lab):
-    app = make_app(lab_config(lab).with_overrides(refresh_interval=0.0))
-    async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("6")
-        await app.workers.wait_for_complete()
-        screen = app.screen
+    async with _triage(lab) as (app, pilot, screen):
         screen.query_one("#error-text").value = 'FATAL:  password authentication failed for user "obot"'
         screen.query_one("#app-input").value = "ai-system/obot"
         await pilot.press("ctrl+r")
@@ -61,12 +66,7 @@ async def test_error_pasted_on_arrival_lands_in_the_error_box(lab):
     drop it), then Enter runs the flow it names."""
     from textual import events
 
-    app = make_app(lab_config(lab).with_overrides(refresh_interval=0.0))
-    async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("6")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        screen = app.screen
+    async with _triage(lab) as (app, pilot, screen):
         assert app.focused is screen.query_one("#targets")
         app.focused.post_message(events.Paste('WRONGPASS invalid username-password pair\nor user is disabled.'))
         await pilot.pause()
