@@ -100,6 +100,11 @@ class Connections(SourceFactories):
         """`load()`'s answer, shared with every caller asking for `key` within a few seconds (single-flight:
         concurrent callers wait for the first one's answer). For read snapshots several panes make at once (the
         RustFS identity); forgotten after any write through a WriteGate and by `forget_cached()`."""
+        self._forget_if_written()
+        return self._recent.get(key, load, 4 * float(self.config.timeout) + 1)  # type: ignore[arg-type,return-value]
+
+    def _forget_if_written(self) -> None:
+        """Drop the `recent` and `kept` answers when a WriteGate wrote since they were read."""
         from checks.writes import write_epoch
 
         epoch = write_epoch()
@@ -107,19 +112,12 @@ class Connections(SourceFactories):
             self._recent.clear()
             self._kept.clear()
             self._recent_epoch = epoch
-        return self._recent.get(key, load, 4 * float(self.config.timeout) + 1)  # type: ignore[arg-type,return-value]
 
     def kept(self, key: Hashable, ttl: float, load: Callable[[], T]) -> T:
         """`load()`'s answer, reused for `ttl` seconds across refreshes (a slow scan whose answer changes rarely,
         e.g. which workloads use which Dragonfly user); forgotten like `recent` after a write and by
         `forget_cached()`."""
-        from checks.writes import write_epoch
-
-        epoch = write_epoch()
-        if epoch != self._recent_epoch:
-            self._recent.clear()
-            self._kept.clear()
-            self._recent_epoch = epoch
+        self._forget_if_written()
         hit = self._kept.get(key)
         if hit is not None and time.monotonic() - hit[0] < ttl:
             return hit[1]  # type: ignore[no-any-return]

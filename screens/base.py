@@ -132,10 +132,7 @@ class PaneScreen(Screen):
             self._timer = None
 
     def reload(self) -> None:
-        self._cancel_timer()
-        body = self.query_one("#pane-body")
-        if not self._loaded_once:
-            body.loading = True
+        self._cancel_timer()  # until the first load, the body shows the loading indicator on_mount set
         self._fetch = self._fetch_worker()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch")
