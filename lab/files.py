@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 CONTEXT = "clusterdeck-lab"
-KNOWN = ["lab.json", "procs.json", "daemon.json", "daemon-config.json", "s3-server.json", "s3-server.tmp", "secrets.json", "plan.json", "faults.json",
+KNOWN = ["lab.json", "procs.json", "daemon.json", "daemon-config.json", "s3-server.json", "s3-server.tmp",
+         "secrets.json", "plan.json", "faults.json",
          "kubeconfig", "config.toml", "audit.log", "kube-requests.log", "s3-requests.log", "daemon.log",
          "redis.log", "prometheus.log", "alertmanager.log", "setup.log", "redis", "prometheus", "alertmanager",
          "pg", ".clusterdeck-lab"]

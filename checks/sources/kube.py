@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -59,6 +60,14 @@ def resolve_kubeconfig(explicit: str | None) -> str | None:
         return None
     raise SourceError(SYSTEM, "No kubeconfig", "no kubeconfig found: pass --kubeconfig, set $KUBECONFIG or create "
                       "~/.kube/config", kind="error")
+
+
+def _parse_items(parse: Callable[[dict[str, Any]], T], label_selector: str | None,
+                 doc: dict[str, Any]) -> tuple[T, ...]:
+    """The items of a list answer that match `label_selector`, parsed."""
+    items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
+    return tuple(parse(it) for it in items
+                 if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
 
 
 class KubeSource:
@@ -221,12 +230,7 @@ class KubeSource:
         call = ApiCall("list", resource, group, ns)
         if label_selector:
             kw["label_selector"] = label_selector
-
-        def parse_all(doc: dict[str, Any]) -> tuple[T, ...]:
-            items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
-            return tuple(parse(it) for it in items if kp.selector_string_matches(
-                kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
-
+        parse_all = partial(_parse_items, parse, label_selector)
         if ns:
             return list(self._answer(call, namespaced, (ns,), kw, parse_all))
         return list(self._answer(call, cluster, (), kw, parse_all))
@@ -243,12 +247,7 @@ class KubeSource:
         ns = self._ns(namespace)
         call = ApiCall("list", plural, group, ns, custom=True)
         kw: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
-
-        def parse_all(doc: dict[str, Any]) -> tuple[T, ...]:
-            items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
-            return tuple(parse(it) for it in items if kp.selector_string_matches(
-                kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
-
+        parse_all = partial(_parse_items, parse, label_selector)
         if ns:
             return list(self._answer(call, self._custom.list_namespaced_custom_object, (group, version, ns, plural),
                                      kw, parse_all))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.errors import SourceError
-from checks.sources import kube_lazy
 
 SYSTEM = "kubernetes"
 
@@ -94,7 +93,6 @@ def _transport_error(exc: BaseException, server: str, timeout: float, call: ApiC
 
 def map_error(exc: BaseException, call: ApiCall, *, server: str, timeout: float, context: str) -> SourceError:
     """One SourceError naming the call, the server and the next step."""
-    kube_lazy.install()
     from kubernetes.client.exceptions import ApiException
 
     if isinstance(exc, SourceError):

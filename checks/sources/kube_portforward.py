@@ -14,7 +14,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from checks.errors import SourceError
-from checks.sources import kube_lazy
 
 if TYPE_CHECKING:
     from checks.sources.kube import KubeSource
@@ -31,7 +30,6 @@ class PortForward:
     """A running forward `127.0.0.1:local_port` -> `pod:target_port`; `close()` stops it."""
 
     def __init__(self, kube: KubeSource, namespace: str, service: str, port: int) -> None:
-        kube_lazy.install()
         from kubernetes import client
 
         self.namespace, self.service, self.port = namespace, service, port
