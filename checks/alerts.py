@@ -12,6 +12,7 @@ from typing import Any
 from checks import clock
 from checks.alerts_lint import PrometheusOracle, RuleLint, lint_rules
 from checks.alerts_links import AlertLink, link_for
+from checks.connect_factories import shared_read
 from checks.errors import SourceError
 from checks.model import Finding
 from checks.sources.prometheus import Alert, AmAlert, RuleGroup
@@ -242,14 +243,6 @@ def _best_effort(fn: Any, what: str, problems: list[str], default: Any) -> Any:
 def _rule_sources(conns: Any, problems: list[str]) -> dict[str, str]:
     rules = _best_effort(lambda: conns.kube.list_prometheus_rules("*"), "PrometheusRules not listed", problems, [])
     return {g.name: f"PrometheusRule {r.namespace}/{r.name}" for r in rules for g in r.groups}
-
-
-def shared_read(conns: Any, key: tuple[Any, ...], read: Any) -> Any:
-    """`read()`, shared by the panes of one refresh (the Overview counts the alerts the Alerts pane lists:
-    thousands of alerts read and parsed once, not two or three times; `Connections.recent`). The callers
-    make the source with the same arguments, so a replay finds the call whichever pane made it."""
-    recent = getattr(conns, "recent", None)
-    return read() if recent is None else recent(key, read)
 
 
 def prometheus_alerts(conns: Any, prom: Any, url: str) -> tuple[Alert, ...]:

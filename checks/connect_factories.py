@@ -9,7 +9,8 @@ Each factory takes exactly the arguments of the source it makes.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from checks.rustfs_iam import IamApiAdapter
@@ -103,3 +104,14 @@ class SourceFactories:
     def alertmanager(self, *args: Any, **kwargs: Any) -> AlertmanagerSource:
         """An AlertmanagerSource (url, timeout)."""
         return self.make_source("alertmanager", *args, **kwargs)
+
+
+T = TypeVar("T")
+
+
+def shared_read(conns: Any, key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, shared by the panes and probes of one refresh through `Connections.recent` (one answer for
+    everyone asking `key` within seconds); read directly for a connection object without it. Callers make
+    their sources with the same arguments, so a replay finds the call whichever pane made it."""
+    recent = getattr(conns, "recent", None)
+    return read() if recent is None else recent(key, read)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
 
+from checks.connect_factories import shared_read
 from checks.errors import SourceError
 from checks.redact import redact
 from checks.sources.rustfs_admin import RustfsAdmin, RustfsGroup, RustfsPolicy, RustfsUser
@@ -199,9 +200,8 @@ def admin_users(conns: Any, ep: Any, admin: RustfsAdmin | None = None) -> tuple[
         except SourceError as exc:
             return "error", exc
 
-    recent = getattr(conns, "recent", None)
-    key = ("rustfs-admin-users", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region)
-    outcome, value = recent(key, load) if recent is not None else load()
+    outcome, value = shared_read(conns, ("rustfs-admin-users", ep.endpoint_url, ep.access_key, ep.secret_key,
+                                         ep.region), load)
     if outcome == "error":
         raise value
     return value
@@ -322,11 +322,8 @@ def load_iam(conns: Any, endpoint: Any = None) -> IamSnapshot:
     and flows of one refresh share one load of ~35 requests; forgotten after any write and on an explicit
     reload)."""
     ep = endpoint or conns.rustfs_admin()
-    recent = getattr(conns, "recent", None)
-    if recent is None:
-        return _load_iam(conns, ep)
-    return recent(("iam-snapshot", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region),
-                  lambda: _load_iam(conns, ep))
+    return shared_read(conns, ("iam-snapshot", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region),
+                       lambda: _load_iam(conns, ep))
 
 
 def _load_iam(conns: Any, ep: Any) -> IamSnapshot:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from checks.connect_factories import shared_read
 from checks.errors import SourceError
 from checks.parsers.s3_policy import PolicyLintIssue, lint_policy
 from checks.sources.rustfs_admin import RustfsGroup
@@ -148,10 +149,8 @@ def recent_buckets(conns: Any, ep: Any) -> Any:
     (`Connections.recent`). Always through the same source (arguments), so a replay finds the call whichever
     pane made it."""
     s3 = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, float(conns.config.timeout))
-    recent = getattr(conns, "recent", None)
-    if recent is None:
-        return s3.list_buckets()
-    return recent(("list-buckets", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region), s3.list_buckets)
+    return shared_read(conns, ("list-buckets", ep.endpoint_url, ep.access_key, ep.secret_key, ep.region),
+                       s3.list_buckets)
 
 
 def list_bucket_rows(s3: S3Source, listed: Any = None) -> BucketsView:
