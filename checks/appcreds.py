@@ -269,14 +269,16 @@ def prefetch_env_sources(kube: KubeReader, workloads: Iterable[KubeWorkload]) ->
 
 
 def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str,
-                         listed: Mapping[str, KubeSecret] | None = None) -> AppCredentials:
+                         listed: Mapping[str, KubeSecret] | None = None,
+                         loaded: KubeWorkload | None = None) -> AppCredentials:
     """Resolve a Deployment/StatefulSet (or Dragonfly CR) and recognise its credentials.
 
     `listed`: the namespace's Secrets as just listed (`prefetch_env_sources`), read instead of one get each.
+    `loaded`: the workload itself when the caller just listed it (not read again).
     Raises SourceError only when the workload cannot be read; missing Secrets/keys become `problems`.
     """
     ns = namespace or kube.default_namespace
-    ref, template = _load_template(kube, ns, workload)
+    ref, template = (loaded.short_ref, loaded.template) if loaded is not None else _load_template(kube, ns, workload)
     resolver = _Resolver(kube, ns, ref, listed)
     all_env: list[EnvValue] = []
     found: list[Credentials] = []
@@ -295,3 +297,50 @@ def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str,
     return AppCredentials(namespace=ns, workload=ref, env=tuple(all_env), redis=best(RedisCredentials),
                           postgres=best(PostgresCredentials), s3=best(S3Credentials), candidates=tuple(found),
                           secret_refs=secret_uses(template), problems=tuple(resolver.problems))
+
+
+def list_all_namespaces(list_fn: Any) -> list[Any]:
+    """`list_fn("*")`; the default namespace's when listing all namespaces is forbidden (namespaced RBAC)."""
+    try:
+        return list(list_fn("*"))
+    except SourceError as exc:
+        if exc.kind != "forbidden":
+            raise
+        return list(list_fn(None))
+
+
+WorkloadScan = tuple[tuple[KubeWorkload, AppCredentials | SourceError], ...]
+
+
+def scan_workloads(conns: Any) -> WorkloadScan:
+    """Every Deployment and StatefulSet readable (all namespaces, else the default one) with the credentials
+    its env carries, or the SourceError that stopped resolving them; Deployments first, as listed.
+
+    One scan per refresh, shared through `Connections.recent` by the panes that need it (Triage's targets,
+    the RustFS apps, the Dragonfly consumers): each workload's env is resolved once instead of once per pane,
+    from the Secrets and ConfigMaps listed once. Raises SourceError when the workloads cannot be listed."""
+    from checks.connect_factories import shared_read
+
+    kube = conns.kube
+    cache = getattr(kube, "list_cache", None)  # a failed or written Kubernetes read clears it: scan again then
+    return shared_read(conns, ("workload-credentials", cache.generation if cache is not None else 0),
+                       lambda: _scan_workloads(kube))
+
+
+def _scan_workloads(kube: KubeReader) -> WorkloadScan:
+    from checks.tasks import Tasks
+
+    with Tasks(max_workers=8) as pool:
+        stateful = pool.submit(list_all_namespaces, kube.list_statefulsets)
+        workloads = [*list_all_namespaces(kube.list_deployments), *stateful.result()]
+        secrets = prefetch_env_sources(kube, workloads)  # lists, not one get per Secret
+
+        def one(w: KubeWorkload) -> tuple[KubeWorkload, AppCredentials | SourceError]:
+            try:
+                return w, find_app_credentials(kube, w.namespace, w.short_ref, secrets.get(w.namespace), loaded=w)
+            except SourceError as exc:
+                return w, exc
+
+        if all(w.namespace in secrets for w in workloads):  # nothing left to read: no threads to hand it to
+            return tuple(one(w) for w in workloads)
+        return tuple(pool.map(one, workloads))

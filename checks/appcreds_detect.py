@@ -5,6 +5,7 @@ Nothing here raises on odd input, and no value ever reaches a message: problems 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -155,16 +156,22 @@ def _by_length(fields: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]
     return sorted(fields, key=lambda f: -len(f[0]))
 
 
+_TABLES = {"redis": (_by_length(REDIS_FIELDS), REDIS_TOKENS), "postgres": (_by_length(POSTGRES_FIELDS), PG_TOKENS),
+           "s3": (_by_length(S3_FIELDS), S3_TOKENS)}
+"""Each kind's suffixes, longest first, and its tokens."""
+
+
+@functools.lru_cache(maxsize=8192)
 def classify_name(name: str, kind: str) -> tuple[str, str, int] | None:
-    """(group, field, rank) when env var `name` follows the `kind` (redis|postgres|s3) conventions."""
+    """(group, field, rank) when env var `name` follows the `kind` (redis|postgres|s3) conventions. Remembered
+    per name (bounded): every refresh classifies the same variable names again, for each of the three kinds."""
     upper = name.upper()
     if kind == "postgres" and upper in PG_NAMES:
         return "", PG_NAMES[upper], 0
     if kind == "s3" and upper in S3_STANDALONE:
         return "", S3_STANDALONE[upper], 2
-    table, tokens = {"redis": (REDIS_FIELDS, REDIS_TOKENS), "postgres": (POSTGRES_FIELDS, PG_TOKENS),
-                     "s3": (S3_FIELDS, S3_TOKENS)}[kind]
-    for suffix, fld, rank in _by_length(table):
+    table, tokens = _TABLES[kind]
+    for suffix, fld, rank in table:
         if upper.endswith("_" + suffix):
             prefix = upper[: -len(suffix) - 1].split("_")
             if not tokens & set(prefix):

@@ -46,10 +46,12 @@ def source_class(kind: str) -> type:
 
 SOURCE_KINDS = ("kube", "redis", "postgres", "s3", "rustfs_admin", "iam", "prometheus", "alertmanager")
 
-SHARED_KINDS = frozenset({"s3", "iam"})
+SHARED_KINDS = frozenset({"s3", "iam", "rustfs_admin", "prometheus", "alertmanager"})
 """Sources made once per Connections and constructor arguments, then shared by every caller and thread: they
-hold only a boto3 client (thread-safe) and their arguments, and making one costs ~5-15 ms of CPU (the GIL).
-Others are made per call: a RedisSource keeps a connection its caller closes, the rest cost nothing."""
+hold only their arguments and a thread-safe client (boto3's, or a requests Session and its pool of kept-alive
+connections). Making a boto3 client costs ~5-15 ms of CPU (the GIL); an HTTP source made per call paid for a
+Session, its environment lookup and a new connection on every refresh. Others are made per call: a
+RedisSource or PostgresSource keeps a connection its caller closes."""
 
 _SHARED_LOCK = threading.Lock()
 
@@ -90,20 +92,20 @@ class SourceFactories:
         return self._shared_source("s3", args, kwargs)
 
     def rustfs_admin_client(self, *args: Any, **kwargs: Any) -> RustfsAdmin:
-        """A RustfsAdmin client (endpoint_url, access_key, secret_key, region, timeout)."""
-        return self.make_source("rustfs_admin", *args, **kwargs)
+        """A RustfsAdmin client (endpoint_url, access_key, secret_key, region, timeout); shared (SHARED_KINDS)."""
+        return self._shared_source("rustfs_admin", args, kwargs)
 
     def iam(self, *args: Any, **kwargs: Any) -> IamApiAdapter:
         """An IamApiAdapter, the IAM-API fallback of RustfsAdmin (same arguments); shared (SHARED_KINDS)."""
         return self._shared_source("iam", args, kwargs)
 
     def prometheus(self, *args: Any, **kwargs: Any) -> PrometheusSource:
-        """A PrometheusSource (url, timeout, headers)."""
-        return self.make_source("prometheus", *args, **kwargs)
+        """A PrometheusSource (url, timeout, headers); shared (SHARED_KINDS)."""
+        return self._shared_source("prometheus", args, kwargs)
 
     def alertmanager(self, *args: Any, **kwargs: Any) -> AlertmanagerSource:
-        """An AlertmanagerSource (url, timeout)."""
-        return self.make_source("alertmanager", *args, **kwargs)
+        """An AlertmanagerSource (url, timeout); shared (SHARED_KINDS)."""
+        return self._shared_source("alertmanager", args, kwargs)
 
 
 T = TypeVar("T")

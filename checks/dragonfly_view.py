@@ -140,8 +140,8 @@ CONSUMER_TTL = 60.0
 def _consumers(conns: Any) -> dict[str, tuple[str, ...]]:
     kept = getattr(conns, "kept", None)
     if kept is None:
-        return find_consumers(conns.kube)
-    return kept("dragonfly-consumers", CONSUMER_TTL, lambda: find_consumers(conns.kube))
+        return find_consumers(conns)
+    return kept("dragonfly-consumers", CONSUMER_TTL, lambda: find_consumers(conns))
 
 
 def admin_snapshot(conns: Any) -> tuple[Any, Any]:

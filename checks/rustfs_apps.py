@@ -11,7 +11,6 @@ from checks.appcreds_build import S3Credentials
 from checks.config import SecretRef
 from checks.errors import SourceError
 from checks.redact import fingerprint
-from checks.tasks import Tasks
 
 
 @dataclass(frozen=True)
@@ -42,43 +41,19 @@ class S3App:
         return fingerprint(self.creds.secret_key)
 
 
-def _list_all(fn: Any) -> list[Any]:
-    try:
-        return fn("*")
-    except SourceError as exc:
-        if exc.kind != "forbidden":
-            raise
-        return fn(None)
-
-
-def _one(kube: Any, ns: str, ref: str, listed: Any = None) -> S3App | None:
-    from checks.appcreds import find_app_credentials
-
-    try:
-        found = find_app_credentials(kube, ns, ref, listed)
-    except SourceError as exc:
-        if exc.kind in ("unreachable", "timeout", "auth"):
-            raise
-        return None
-    s3 = found.s3
-    if s3 is None or not s3.access_key:
-        return None
-    return S3App(f"{ns}/{ref.split('/', 1)[1]}", found.workload, s3)
-
-
 def find_s3_apps(conns: Any) -> list[S3App]:
-    """Every Deployment/StatefulSet with an S3 access key, sorted by app."""
-    from checks.appcreds import prefetch_env_sources
+    """Every Deployment/StatefulSet with an S3 access key, sorted by app (the shared workload scan). A workload
+    whose Secrets could not be read for lack of access or connection fails the whole list, as before."""
+    from checks.appcreds import scan_workloads
 
-    kube = conns.kube
-    with Tasks(max_workers=8) as pool:
-        sts = pool.submit(_list_all, kube.list_statefulsets)
-        deploys = _list_all(kube.list_deployments)
-        stateful = sts.result()
-        secrets = prefetch_env_sources(kube, [*deploys, *stateful])  # lists, not one get per Secret
-        refs = [(w.namespace, f"deploy/{w.name}") for w in deploys]
-        refs += [(w.namespace, f"sts/{w.name}") for w in stateful]
-        apps = [a for a in pool.map(lambda r: _one(kube, *r, secrets.get(r[0])), refs) if a is not None]
+    apps = []
+    for w, found in scan_workloads(conns):
+        if isinstance(found, SourceError):
+            if found.kind in ("unreachable", "timeout", "auth"):
+                raise found
+            continue
+        if found.s3 is not None and found.s3.access_key:
+            apps.append(S3App(f"{w.namespace}/{w.name}", found.workload, found.s3))
     return sorted(apps, key=lambda a: a.app)
 
 
@@ -109,10 +84,12 @@ _SECRET_NAMES = ("SECRET_ACCESS_KEY", "SECRET_KEY", "SECRETKEY", "secret_key", "
 
 def find_key_holder(conns: Any, access_key: str) -> KeyHolder | None:
     """The workload whose S3 credentials use `access_key`, else a Secret holding it as a value."""
+    from checks.appcreds import list_all_namespaces
+
     for app in find_s3_apps(conns):
         if app.access_key.strip() == access_key:
             return KeyHolder(f"workload {app.app} ({app.workload})", app.creds, app.app)
-    for sec in _list_all(conns.kube.list_secrets):
+    for sec in list_all_namespaces(conns.kube.list_secrets):
         for key in sec.keys:
             if (sec.text(key) or "").strip() != access_key:
                 continue

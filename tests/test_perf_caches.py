@@ -372,9 +372,9 @@ def test_dragonfly_consumers_scan_kept_across_refreshes_until_r(lab: dict[str, A
     scans: list[int] = []
     real = dragonfly_view.find_consumers
 
-    def counting(kube: Any) -> Any:
+    def counting(conns: Any) -> Any:
         scans.append(1)
-        return real(kube)
+        return real(conns)
 
     monkeypatch.setattr(dragonfly_view, "find_consumers", counting)
     conns, other = _conns(lab_config), _conns(lab_config)

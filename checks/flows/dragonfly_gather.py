@@ -15,7 +15,6 @@ from checks.parsers.acl_rules import AclDiff, AclUserDiff, command_differences, 
 from checks.redact import sha256_hex
 from checks.sources.kube_parse import d, lst, parse_time
 from checks.sources.kube_resources import DragonflyInstance
-from checks.tasks import Tasks
 
 HEX_SHOWN = 12
 """Hex digits of a password hash shown in evidence (enough to tell values apart, never the value)."""
@@ -166,28 +165,15 @@ def app_username(creds: Any) -> tuple[str, str]:
     return "default", "no username configured: Redis uses the `default` user"
 
 
-def find_consumers(kube: Any) -> dict[str, tuple[str, ...]]:
-    """ACL user -> `namespace/workload` of every Deployment/StatefulSet whose env/Secrets carry it."""
-    from checks.appcreds import find_app_credentials, prefetch_env_sources
-
-    deploys, stateful = kube.list_deployments("*"), kube.list_statefulsets("*")
-    secrets = prefetch_env_sources(kube, [*deploys, *stateful])  # lists, not one get per Secret (as list_targets)
-    workloads = [("deploy", w.namespace, w.name) for w in deploys]
-    workloads += [("sts", w.namespace, w.name) for w in stateful]
-
-    def users_of(item: tuple[str, str, str]) -> tuple[str, tuple[str, ...]]:
-        kind, ns, name = item
-        try:
-            creds = find_app_credentials(kube, ns, f"{kind}/{name}", secrets.get(ns))
-        except SourceError:
-            return f"{ns}/{name}", ()
-        return f"{ns}/{name}", redis_usernames(creds)
+def find_consumers(conns: Any) -> dict[str, tuple[str, ...]]:
+    """ACL user -> `namespace/workload` of every Deployment/StatefulSet whose env/Secrets carry it (the shared
+    workload scan)."""
+    from checks.appcreds import scan_workloads
 
     out: dict[str, list[str]] = {}
-    with Tasks(max_workers=6) as pool:
-        for ref, users in pool.map(users_of, workloads):
-            for user in users:
-                out.setdefault(user, []).append(ref)
+    for w, creds in scan_workloads(conns):
+        for user in () if isinstance(creds, SourceError) else redis_usernames(creds):
+            out.setdefault(user, []).append(f"{w.namespace}/{w.name}")
     return {u: tuple(sorted(refs)) for u, refs in out.items()}
 
 

@@ -153,6 +153,11 @@ class ListCache:
             return True, None if item is None else json.loads(item)  # a copy of its own for every caller
         return False, None
 
+    @property
+    def generation(self) -> int:
+        """Bumped by every `clear()`: answers derived from this cache's since then are out of date."""
+        return self._generation
+
     def clear(self) -> None:
         """Forget every answer (after a write, or on an explicit reload)."""
         with self._lock:

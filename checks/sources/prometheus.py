@@ -15,6 +15,7 @@ from typing import Any
 
 from checks.errors import SourceError
 from checks.parsers.promql import extract_selectors
+from checks.sources.http_session import session_for, settle_environment
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
@@ -214,6 +215,7 @@ class PrometheusSource:
         self.timeout = float(timeout)
         self._pc = PrometheusConnect(url=self.url, headers=headers, timeout=self.timeout,
                                      retry=Retry(total=0, raise_on_status=False))
+        settle_environment(self._pc._session, self.url)
 
     def __repr__(self) -> str:
         return f"PrometheusSource({self.url})"
@@ -283,11 +285,9 @@ class AlertmanagerSource:
     system = "alertmanager"
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
-        import requests  # lazy
-
         self.url = url.rstrip("/")
         self.timeout = float(timeout)
-        self._session = requests.Session()
+        self._session = session_for(self.url)
 
     def __repr__(self) -> str:
         return f"AlertmanagerSource({self.url})"

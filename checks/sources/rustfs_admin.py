@@ -17,6 +17,7 @@ from checks.errors import SourceError
 from checks.parsers.s3_policy import PolicyLintIssue, corrected_policy, lint_policy  # noqa: F401 (re-export)
 from checks.redact import redact
 from checks.sources import breaker
+from checks.sources.http_session import session_for
 
 SYSTEM = "s3"
 ADMIN_PREFIX = "/rustfs/admin/v3/"
@@ -101,6 +102,7 @@ class RustfsAdmin:
         self.__secret_key = secret_key
         self.region = region
         self.timeout = float(timeout)
+        self._session: Any = None
 
     def __repr__(self) -> str:
         return f"RustfsAdmin({self.endpoint_url}, access_key={self.access_key!r})"
@@ -126,7 +128,9 @@ class RustfsAdmin:
         breaker.check(endpoint)
         started = time.monotonic()
         try:
-            resp = requests.get(url, headers=self.signed_headers("GET", url), timeout=self.timeout)
+            if self._session is None:
+                self._session = session_for(self.endpoint_url)
+            resp = self._session.get(url, headers=self.signed_headers("GET", url), timeout=self.timeout)
         except requests.Timeout:
             raise breaker.failed(endpoint, SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer "
                                                        f"within {self.timeout:g}s.", kind="timeout"),

@@ -1,0 +1,105 @@
+"""Work the panes of one refresh share (issue #8), on the lab's real servers: one workload scan behind
+Triage's targets, the RustFS apps and the Dragonfly consumers; HTTP sources made once per Connections that
+keep their connection open; requests' environment read once per session, with the same answer."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from checks.connect import Connections
+from checks.errors import SourceError
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_one_workload_scan_serves_triage_rustfs_and_dragonfly(lab: dict[str, Any], lab_config: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from checks import appcreds
+    from checks.flows.dragonfly_gather import find_consumers
+    from checks.rustfs_apps import find_s3_apps
+    from checks.targets import list_targets
+
+    scans: list[int] = []
+    real = appcreds._scan_workloads
+
+    def counting(kube: Any) -> Any:
+        scans.append(1)
+        return real(kube)
+
+    monkeypatch.setattr(appcreds, "_scan_workloads", counting)
+    conns = Connections(lab_config)
+    try:
+        targets, apps, consumers = list_targets(conns), find_s3_apps(conns), find_consumers(conns)
+        assert len(scans) == 1  # three panes, one scan
+        assert [t.app for t in targets] == sorted(t.app for t in targets)
+        litellm = next(t for t in targets if t.app == "ai-system/litellm")
+        assert litellm.kind == "Deployment" and litellm.redis and litellm.postgres and litellm.s3
+        assert any(a.app == "ai-system/litellm" and a.workload == "deploy/litellm" for a in apps)
+        assert "ai-system/litellm" in consumers.get(litellm.redis, ())
+
+        # what the scan resolved from listed Secrets equals each workload read and resolved on its own
+        scan = appcreds.scan_workloads(conns)
+        assert len(scans) == 1 and {w.kind for w, _ in scan} == {"Deployment", "StatefulSet"}
+        for w, creds in scan:
+            if isinstance(creds, SourceError):
+                with pytest.raises(SourceError):
+                    appcreds.find_app_credentials(conns.kube, w.namespace, w.short_ref)
+            else:
+                assert creds == appcreds.find_app_credentials(conns.kube, w.namespace, w.short_ref)
+
+        conns.forget_cached()  # `r`: scanned again
+        assert list_targets(conns) == targets and len(scans) == 2
+    finally:
+        conns.close()
+
+
+def test_http_sources_are_made_once_and_keep_their_connection(lab: dict[str, Any], lab_config: Any) -> None:
+    from bench.proxy import CountingProxy
+
+    conns = Connections(lab_config)
+    real = urlsplit(conns.prometheus_url())
+    proxy = CountingProxy(real.hostname or "127.0.0.1", real.port or 80)
+    try:
+        via = f"http://127.0.0.1:{proxy.port}"
+        prom = conns.prometheus(via, 5.0)
+        assert conns.prometheus(via, 5.0) is prom
+        assert conns.prometheus(via, 6.0) is not prom  # other arguments: another source
+        assert conns.alertmanager(via, 5.0) is conns.alertmanager(via, 5.0)
+        admin = ("http://127.0.0.1:1", "AKIAEXAMPLE", "secret", "us-east-1", 5.0)
+        assert conns.rustfs_admin_client(*admin) is conns.rustfs_admin_client(*admin)
+        versions = {conns.prometheus(via, 5.0).buildinfo().version for _ in range(3)}
+        assert len(versions) == 1 and versions != {""}
+        assert proxy.counts.round_trips == 3 and proxy.counts.connections == 1  # one kept-alive connection
+    finally:
+        proxy.close()
+        conns.close()
+
+
+def test_http_sessions_read_the_environment_once_with_the_same_answer(tmp_path: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from checks.sources.http_session import session_for
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine prom.example.net login reader password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.net:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    for url in ("http://prom.example.net:9090", "http://127.0.0.1:9090"):
+        session = session_for(url)
+        assert session.trust_env is False  # nothing more read per request
+        # what requests itself would use for a request to `url` with the environment trusted
+        settings = requests.Session().merge_environment_settings(url, {}, None, None, None)
+        assert {k: v for k, v in session.proxies.items() if v} == {k: v for k, v in settings["proxies"].items() if v}
+        assert session.verify == settings["verify"] == str(tmp_path / "ca.pem")
+        assert session.auth == requests.utils.get_netrc_auth(url)
+    assert session_for("http://prom.example.net:9090").auth == ("reader", "hunter2")
+    assert session_for("http://127.0.0.1:9090").proxies.get("http") is None  # NO_PROXY
+    assert session_for("http://prom.example.net:9090").proxies.get("http") == "http://proxy.example.net:3128"
