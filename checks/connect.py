@@ -16,6 +16,7 @@ from checks.connect_models import (CnpgTarget, Discovery, DragonflyTarget, Postg
                                    S3Endpoint, ServiceEndpoint)
 from checks.errors import SourceError
 from checks.sources.kube_cache import ListCache
+from checks.tasks import Tasks
 
 if TYPE_CHECKING:
     from checks.sources.kube import KubeSource
@@ -258,7 +259,8 @@ class Connections(SourceFactories):
     # -- admin credentials ------------------------------------------------------------------------
 
     def _secret_values(self, system: str, ref: str, default_ns: str, keys: tuple[str, ...], config_keys: str,
-                       note: str = "", optional: tuple[str, ...] = ()) -> tuple[dict[str, str], str, str]:
+                       note: str | Callable[[], str] = "",
+                       optional: tuple[str, ...] = ()) -> tuple[dict[str, str], str, str]:
         """Values of `keys` from one Secret -> (values, namespace, name); missing Secret/key is a SourceError.
 
         These are clusterdeck's own admin Secrets: the read is shared for `recent`'s 2 s by every pane and probe
@@ -268,7 +270,8 @@ class Connections(SourceFactories):
         secret = self.recent(("admin-secret", ns, name), lambda: self.kube.get_secret(ns, name))
         if secret is None:
             raise SourceError(system, "Admin Secret missing", f'Secret {ns}/{name} (key "{keys[-1]}") not found'
-                              f"{note}; set {config_keys} in the config to use another Secret", kind="notfound")
+                              f"{note() if callable(note) else note}; set {config_keys} in the config to use "
+                              "another Secret", kind="notfound")
         values = {}
         for key in keys:
             value = secret.text(key)
@@ -284,12 +287,20 @@ class Connections(SourceFactories):
         """Admin (`default` user) access to a Dragonfly; name defaults to the first CR in the namespace."""
         cfg = self.config.dragonfly
         ns = namespace or cfg.namespace
-        if name is None:
-            found = self._soft(lambda: self.kube.list_dragonflies(ns), [], [])
-            name = sorted(d.name for d in found)[0] if found else "dragonfly"
-        values, sns, sname = self._secret_values("dragonfly", cfg.admin_secret, ns, (cfg.admin_password_key,),
-                                                 "dragonfly.admin_secret / dragonfly.admin_password_key")
-        port, _ = self._service_port(ns, name, 6379, "redis")
+
+        def service_port() -> tuple[int, bool]:
+            nonlocal name
+            if name is None:
+                found = self._soft(lambda: self.kube.list_dragonflies(ns), [], [])
+                name = sorted(d.name for d in found)[0] if found else "dragonfly"
+            return self._service_port(ns, name, 6379, "redis")
+
+        with Tasks(max_workers=1) as pool:  # the Service while the Secret is read: one API round trip less
+            service = pool.submit(service_port)
+            values, sns, sname = self._secret_values("dragonfly", cfg.admin_secret, ns, (cfg.admin_password_key,),
+                                                     "dragonfly.admin_secret / dragonfly.admin_password_key")
+            port, _ = service.result()
+        assert name is not None
         host, local_port = self.resolve(f"{name}.{ns}.svc", port)
         return RedisEndpoint(host, local_port, cfg.admin_username, values[cfg.admin_password_key],
                              f"{name}.{ns}.svc:{port}", SecretRef(sns, sname, cfg.admin_password_key))
@@ -298,16 +309,20 @@ class Connections(SourceFactories):
         """Superuser access to a CNPG cluster through `<cluster>-rw` and `<cluster>-superuser`."""
         cfg = self.config.cnpg
         secret = f"{namespace}/{cluster}{cfg.superuser_secret_suffix}"
-        note = ""
-        try:
-            c = self.kube.get_cnpg_cluster(namespace, cluster)
-            if c is not None and not c.superuser_access:
-                note = " (CNPG creates it only with spec.enableSuperuserAccess: true)"
-        except SourceError:
-            pass
+
+        def note() -> str:
+            try:
+                c = self.kube.get_cnpg_cluster(namespace, cluster)
+            except SourceError:
+                return ""
+            return " (CNPG creates it only with spec.enableSuperuserAccess: true)" if c and not c.superuser_access else ""
+
         keys = "cnpg.superuser_secret_suffix / cnpg.username_key / cnpg.password_key"
-        values, sns, sname = self._secret_values("postgres", secret, namespace, (cfg.username_key, cfg.password_key),
-                                                 keys, note, optional=(cfg.username_key,))
+        with Tasks(max_workers=1) as pool:  # the Cluster (for the note) while the Secret is read
+            why = pool.submit(note)
+            values, sns, sname = self._secret_values("postgres", secret, namespace,
+                                                     (cfg.username_key, cfg.password_key), keys, why.result,
+                                                     optional=(cfg.username_key,))
         host, port = self.resolve(f"{cluster}-rw.{namespace}.svc", 5432)
         return PostgresEndpoint(host, port, values.get(cfg.username_key, "postgres"), values[cfg.password_key],
                                 "postgres", f"{cluster}-rw.{namespace}.svc:5432",
@@ -318,9 +333,11 @@ class Connections(SourceFactories):
         cfg = self.config.rustfs
         ns, name = _split_ref(cfg.service, "storage")
         keys = "rustfs.admin_secret / rustfs.access_key_key / rustfs.secret_key_key"
-        values, sns, sname = self._secret_values("s3", cfg.admin_secret, ns, (cfg.access_key_key, cfg.secret_key_key),
-                                                 keys)
-        port, exists = self._service_port(ns, name, 9000, "s3", "api", "http")
+        with Tasks(max_workers=1) as pool:  # the Service while the Secret is read: one API round trip less
+            service = pool.submit(self._service_port, ns, name, 9000, "s3", "api", "http")
+            values, sns, sname = self._secret_values("s3", cfg.admin_secret, ns,
+                                                     (cfg.access_key_key, cfg.secret_key_key), keys)
+            port, exists = service.result()
         if not exists:
             raise SourceError("s3", "RustFS Service missing", f"Service {ns}/{name} not found; set rustfs.service "
                               "in the config", kind="notfound")

@@ -103,3 +103,56 @@ def test_http_sessions_read_the_environment_once_with_the_same_answer(tmp_path: 
     assert session_for("http://prom.example.net:9090").auth == ("reader", "hunter2")
     assert session_for("http://127.0.0.1:9090").proxies.get("http") is None  # NO_PROXY
     assert session_for("http://prom.example.net:9090").proxies.get("http") == "http://proxy.example.net:3128"
+
+
+class _Meeting:
+    """A KubeSource stand-in that forwards to the real one, except that the calls named in `meet` wait for
+    each other at a barrier: they pass only if they run at the same time (else BrokenBarrierError)."""
+
+    def __init__(self, kube: Any, meet: tuple[str, ...]) -> None:
+        import threading
+
+        self._kube, self._meet = kube, meet
+        self._barrier = threading.Barrier(len(meet), timeout=10)
+        self.met: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._kube, name)
+        if name not in self._meet:
+            return real
+
+        def meeting(*args: Any, **kwargs: Any) -> Any:
+            self._barrier.wait()
+            self.met.append(name)
+            return real(*args, **kwargs)
+
+        return meeting
+
+
+@pytest.mark.parametrize("endpoint, meet", [
+    ("rustfs", ("get_secret", "get_service")),
+    ("dragonfly", ("get_secret", "list_dragonflies")),
+    ("postgres", ("get_secret", "get_cnpg_cluster")),
+])
+def test_admin_endpoints_read_their_secret_and_service_at_once(lab: dict[str, Any], lab_config: Any, endpoint: str,
+                                                               meet: tuple[str, ...]) -> None:
+    """One API round trip instead of two before each pane can reach its service (on a remote API server, one
+    round trip less for every pane)."""
+    conns = Connections(lab_config)
+    try:
+        meeting = _Meeting(conns.kube, meet)
+        conns._kube = meeting  # type: ignore[assignment]
+        if endpoint == "rustfs":
+            ep: Any = conns.rustfs_admin()
+            assert ep.access_key and ep.endpoint_url.startswith("http://")
+        elif endpoint == "dragonfly":
+            ep = conns.dragonfly_admin()
+            assert ep.password and ep.port
+        else:
+            cluster = conns.discover().cnpg_clusters[0]
+            ep = conns.postgres_admin(cluster.namespace, cluster.name)
+            assert ep.password and ep.user
+        assert sorted(meeting.met) == sorted(meet)  # both passed the barrier: they ran at the same time
+    finally:
+        conns._kube = meeting._kube  # type: ignore[assignment]
+        conns.close()
