@@ -300,13 +300,19 @@ def find_app_credentials(kube: KubeReader, namespace: str | None, workload: str,
 
 
 def list_all_namespaces(list_fn: Any) -> list[Any]:
-    """`list_fn("*")`; the default namespace's when listing all namespaces is forbidden (namespaced RBAC)."""
+    """`list_fn("*")`; the default namespace's when listing all namespaces is forbidden (namespaced RBAC). When
+    both are forbidden, the cluster-wide refusal is the one raised (it names the permission to grant)."""
     try:
         return list(list_fn("*"))
     except SourceError as exc:
         if exc.kind != "forbidden":
             raise
-        return list(list_fn(None))
+        try:
+            return list(list_fn(None))
+        except SourceError as again:
+            if again.kind == "forbidden":
+                raise exc from None
+            raise
 
 
 WorkloadScan = tuple[tuple[KubeWorkload, AppCredentials | SourceError], ...]

@@ -102,6 +102,25 @@ def lab_faults() -> Iterator[Callable[..., None]]:
         clear_faults(directory)
 
 
+@pytest.fixture
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, str], list[tuple[Any, ...]]]:
+    """`calls = count_calls(module, "name")`: the function still runs, and each call adds its arguments to
+    `calls` (how many scans, loads or reads a test caused)."""
+
+    def install(owner: Any, name: str) -> list[tuple[Any, ...]]:
+        calls: list[tuple[Any, ...]] = []
+        real = getattr(owner, name)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            calls.append(args)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counting)
+        return calls
+
+    return install
+
+
 # --- snapshots live in the repository's root snapshots/<test module>/ --------------------------
 
 def _root_snapshot_extension() -> None:

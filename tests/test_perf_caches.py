@@ -364,19 +364,12 @@ def test_a_failing_api_server_is_not_hidden_by_cached_answers(lab: dict[str, Any
 
 
 def test_dragonfly_consumers_scan_kept_across_refreshes_until_r(lab: dict[str, Any], lab_config: Any,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                count_calls: Any) -> None:
     """The workload scan behind the Dragonfly consumers column is reused for a minute on one Connections, and
     scanned again after `r` (it was kept per id(conns) in a module dict that `r` never emptied)."""
     from checks import dragonfly_view
 
-    scans: list[int] = []
-    real = dragonfly_view.find_consumers
-
-    def counting(conns: Any) -> Any:
-        scans.append(1)
-        return real(conns)
-
-    monkeypatch.setattr(dragonfly_view, "find_consumers", counting)
+    scans = count_calls(dragonfly_view, "find_consumers")
     conns, other = _conns(lab_config), _conns(lab_config)
     try:
         watch = ServerWatch(lab).start()

@@ -16,20 +16,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def test_one_workload_scan_serves_triage_rustfs_and_dragonfly(lab: dict[str, Any], lab_config: Any,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+                                                              count_calls: Any) -> None:
     from checks import appcreds
     from checks.flows.dragonfly_gather import find_consumers
     from checks.rustfs_apps import find_s3_apps
     from checks.targets import list_targets
 
-    scans: list[int] = []
-    real = appcreds._scan_workloads
-
-    def counting(kube: Any) -> Any:
-        scans.append(1)
-        return real(kube)
-
-    monkeypatch.setattr(appcreds, "_scan_workloads", counting)
+    scans = count_calls(appcreds, "_scan_workloads")
     conns = Connections(lab_config)
     try:
         targets, apps, consumers = list_targets(conns), find_s3_apps(conns), find_consumers(conns)
