@@ -61,15 +61,31 @@ class PrometheusOracle:
         self.ttl = ttl
 
     def exists(self, selector: str) -> bool:
-        key = (self.source.url, selector)
+        found = self.exists_many([selector])
+        if selector not in found:  # refused alone: ask the series API, which raises why
+            return any(self.source.series_exist(selector).values())
+        return found[selector]
+
+    def exists_many(self, selectors: Iterable[str]) -> dict[str, bool]:
+        """`exists` for each selector: those not known to exist in one query (`selectors_present`). A selector
+        Prometheus refuses is left out."""
+        out: dict[str, bool] = {}
+        ask: list[str] = []
+        now = time.monotonic()
         with _POSITIVE_LOCK:
-            if time.monotonic() - _POSITIVE.get(key, -1e18) < self.ttl:
-                return True
-        found = any(self.source.series_exist(selector).values())
-        if found:
+            for sel in selectors:
+                if now - _POSITIVE.get((self.source.url, sel), -1e18) < self.ttl:
+                    out[sel] = True
+                else:
+                    ask.append(sel)
+        if ask:
+            found = self.source.selectors_present(ask)
             with _POSITIVE_LOCK:
-                _POSITIVE[key] = time.monotonic()
-        return found
+                for sel, hit in found.items():
+                    if hit:
+                        _POSITIVE[(self.source.url, sel)] = time.monotonic()
+            out.update(found)
+        return out
 
     def label_values(self, metric: str, label: str) -> list[str]:
         rows = self.source.query(f"count by ({label}) ({metric})")
@@ -235,10 +251,18 @@ def lint_rules(groups: Iterable[RuleGroup], oracle: SeriesOracle, rule_sources: 
     selectors = sorted({s for g in groups for r in g.rules if r.type == "alerting" and r.health != "err"
                         for s in extract_selectors(r.query)})
     memo = _Memo(oracle)
+    many = getattr(oracle, "exists_many", None)  # one request for all of them, where the oracle can
+    futures: dict[str, Any] = {}
     pool = Tasks(max_workers=workers, thread_name_prefix="rule-lint")
     try:
-        futures = {s: pool.submit(oracle.exists, s) for s in selectors}
-        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        if many is not None and selectors:
+            batch = pool.submit(many, selectors)
+            wait([batch], timeout=max(0.0, deadline - time.monotonic()))
+            if batch.done() and not batch.cancelled() and batch.exception() is None:
+                memo.known.update(batch.result())  # left out or failed: asked again rule by rule, for its error
+        else:
+            futures = {s: pool.submit(oracle.exists, s) for s in selectors}
+            wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     for sel, fut in futures.items():

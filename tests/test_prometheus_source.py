@@ -130,3 +130,43 @@ def test_parse_time() -> None:
     assert t is not None and t.microsecond == 606021 and t.utcoffset().total_seconds() == 7200
     assert parse_time("0001-01-01T00:00:00Z") is None and parse_time("garbage") is None
     assert parse_time("2026-01-01T00:00:00Z").tzinfo is not None
+
+
+def test_selectors_present_asks_once_and_answers_as_the_series_api(prom_server: PromServer) -> None:
+    """The rule lint's question, "does any series match?", for every selector in one instant query: the same
+    answers as one /api/v1/series request per selector."""
+    from checks.alerts_lint import PrometheusOracle
+
+    src = PrometheusSource(prom_server.url, 5)
+    eventually(lambda: src.series_exist("dragonfly_max_clients"), lambda r: all(r.values()))
+    sels = ["dragonfly_max_clients", "dragonfly_maxclients", 'up{job="dragonfly"}', 'up{job="dragonfly-metrics"}',
+            'dragonfly_connected_clients{instance!=""}', '{__name__="dragonfly_memory_max_bytes"}']
+    expected = {s: any(src.series_exist(s).values()) for s in sels}
+    assert set(expected.values()) == {True, False}
+    asked: list[str] = []
+    real = src._get
+
+    def spy(path: str, params: object = None) -> object:
+        asked.append(path)
+        return real(path, params)
+
+    src._get = spy  # type: ignore[method-assign]
+    assert src.selectors_present(sels) == expected and asked == ["/api/v1/query"]
+
+    many = [f'up{{job="nothing-{i}"}}' for i in range(45)] + ['up{job="dragonfly-metrics"}']
+    asked.clear()
+    assert src.selectors_present(many) == {s: s == 'up{job="dragonfly-metrics"}' for s in many}
+    assert asked == ["/api/v1/query", "/api/v1/query"]  # in chunks: a short URL
+
+    bad = 'up{job=~"("}'  # Prometheus refuses it: its chunk is asked selector by selector, and it is left out
+    asked.clear()
+    assert src.selectors_present([*sels[:2], bad]) == {s: expected[s] for s in sels[:2]}
+    assert asked[0] == "/api/v1/query" and asked.count("/api/v1/series") == 3
+
+    oracle = PrometheusOracle(src)
+    asked.clear()
+    assert oracle.exists_many(sels) == expected and len(asked) == 1
+    asked.clear()
+    assert oracle.exists_many(sels) == expected and len(asked) == 1  # the missing ones again, in one query
+    with pytest.raises(SourceError):
+        oracle.exists(bad)

@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
 from checks.errors import SourceError
@@ -202,6 +203,14 @@ def _http_get(session: Any, system: str, base: str, path: str, params: Any, time
     return body.get("data") if isinstance(body, dict) and "status" in body else body
 
 
+_MARK = "clusterdeck_selector"
+"""The label `selectors_present` tells its selectors apart by."""
+_PRESENT_CHUNK = 40
+"""Selectors per `selectors_present` query."""
+_TRANSPORT_KINDS = ("timeout", "unreachable", "auth", "forbidden")
+"""SourceError kinds that say the server, not the question, failed."""
+
+
 class PrometheusSource:
     """Read-only Prometheus HTTP API."""
 
@@ -268,6 +277,34 @@ class PrometheusSource:
             raise SourceError(self.system, "Query failed", f"{expr}: {exc}") from None
         except requests.RequestException as exc:
             raise transport_error(self.system, self.url, self.timeout, exc) from None
+
+    def selectors_present(self, selectors: Sequence[str], lookback_s: float = 3600.0) -> dict[str, bool]:
+        """For each vector selector: does any series match it in the last `lookback_s`? One instant query for
+        them all instead of one /api/v1/series request each: `present_over_time` of each selector, told apart
+        by a label `label_replace` adds, joined with `or` (in chunks, to keep the URL short). A chunk Prometheus
+        refuses (a selector it cannot parse) is asked one selector at a time; a selector refused alone is left
+        out of the answer (the caller asks it again and gets the error)."""
+        out: dict[str, bool] = {}
+        for start in range(0, len(selectors), _PRESENT_CHUNK):
+            chunk = list(selectors[start:start + _PRESENT_CHUNK])
+            expr = " or ".join(f'label_replace(group(present_over_time({sel}[{int(lookback_s)}s])), "{_MARK}", '
+                               f'"{i}", "", "")' for i, sel in enumerate(chunk))
+            try:
+                data = self._get("/api/v1/query", {"query": expr}) or {}
+            except SourceError as exc:
+                if exc.kind in _TRANSPORT_KINDS:
+                    raise
+                for sel in chunk:
+                    try:
+                        out[sel] = any(self.series_exist(sel, lookback_s).values())
+                    except SourceError as one:
+                        if one.kind in _TRANSPORT_KINDS:
+                            raise
+                continue
+            found = {str((row.get("metric") or {}).get(_MARK, "")) for row in data.get("result") or ()
+                     if isinstance(row, dict)}
+            out.update((sel, str(i) in found) for i, sel in enumerate(chunk))
+        return out
 
     def series_exist(self, expr: str, lookback_s: float = 3600.0) -> dict[str, bool]:
         """For each vector selector in `expr`: does any series match it in the last `lookback_s`?"""
