@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Sequence
 from typing import Any
 
 from checks.errors import SourceError

@@ -102,7 +102,7 @@ class RustfsAdmin:
         self.__secret_key = secret_key
         self.region = region
         self.timeout = float(timeout)
-        self._session: Any = None
+        self._session = session_for(self.endpoint_url)  # one per client: its connections are kept
 
     def __repr__(self) -> str:
         return f"RustfsAdmin({self.endpoint_url}, access_key={self.access_key!r})"
@@ -128,8 +128,6 @@ class RustfsAdmin:
         breaker.check(endpoint)
         started = time.monotonic()
         try:
-            if self._session is None:
-                self._session = session_for(self.endpoint_url)
             resp = self._session.get(url, headers=self.signed_headers("GET", url), timeout=self.timeout)
         except requests.Timeout:
             raise breaker.failed(endpoint, SourceError(SYSTEM, "Timed out", f"{self.endpoint_url} did not answer "
