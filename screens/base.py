@@ -135,7 +135,8 @@ class PaneScreen(Screen):
         self._cancel_timer()  # until the first load, the body shows the loading indicator on_mount set
         self._fetch = self._fetch_worker()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch",
+          description="fetch the pane's data")
     def _fetch_worker(self) -> Any:
         static = self.app.static_data  # type: ignore[attr-defined]
         if static is not None and self.PANE in static:

@@ -199,7 +199,8 @@ class DragonflyScreen(PaneScreen):
         self.query_one("#dryrun-result", Static).update(Text("running…", style="dim"))
         self._dryrun_worker(row, command)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="df-dryrun")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="df-dryrun",
+          description="dry-run a command as the ACL user")
     def _dryrun_worker(self, row: Any, command: str) -> None:
         from checks.dragonfly_dryrun import DryRunAnswer, dryrun_as
         from checks.errors import SourceError

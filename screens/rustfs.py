@@ -167,7 +167,8 @@ class RustfsScreen(PaneScreen):
         self.query_one("#buckets-note", Static).update(Text(note, style="dim"))
         self.query_one("#s3-summary", Static).update(self._summary())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-render")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-render",
+          description="prepare the bucket rows")
     def _prepare_buckets(self, rows: list[BucketRow]) -> None:
         prepared = FilterableTable.prepare(bucket_rows(rows, self._bucket_cells))
         if not get_current_worker().is_cancelled:  # a newer render replaced this one
@@ -185,7 +186,8 @@ class RustfsScreen(PaneScreen):
         elif self._render_timer is None:
             self._render_timer = self.set_timer(RENDER_EVERY - (now - self._rendered_at), self._render_buckets)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-details")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-details",
+          description="read each bucket's details")
     def _details_worker(self, rows: list[BucketRow]) -> None:
         from checks.errors import SourceError
         from checks.rustfs_view import admin_s3, load_bucket_details
@@ -214,7 +216,8 @@ class RustfsScreen(PaneScreen):
         if row is not None and not self._static():
             self._one_bucket_worker(row)
 
-    @work(thread=True, exit_on_error=False, group="rustfs-one")
+    @work(thread=True, exit_on_error=False, group="rustfs-one",
+          description="read one bucket's details")
     def _one_bucket_worker(self, row: BucketRow) -> None:
         from checks.errors import SourceError
         from checks.rustfs_view import admin_s3, load_bucket_details
@@ -285,7 +288,8 @@ class RustfsScreen(PaneScreen):
                                                              "bucket…", style="bold"))
         self._matrix_worker(bool(self.app.allow_writes))  # type: ignore[attr-defined]
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-matrix")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-matrix",
+          description="probe the access matrix")
     def _matrix_worker(self, allow_writes: bool) -> None:
         from checks.errors import SourceError
         from checks.rustfs_matrix import AccessMatrix, build_matrix

@@ -134,7 +134,8 @@ class TriageScreen(PaneScreen):
                 return found or ["dragonfly", "cnpg", "rustfs"]
         return ["dragonfly", "cnpg", "rustfs"]
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="triage-flow")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="triage-flow",
+          description="run the guided flows")
     def _run_worker(self, flows: list[str | None], error: str | None, app: str | None, ident: str | None) -> list[Any]:
         from checks.errors import SourceError
         from checks.flows.runner import run_flow

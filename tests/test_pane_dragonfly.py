@@ -155,6 +155,19 @@ async def test_static_detail_offline_dryrun_and_back() -> None:
         assert screen.detail_user is None and screen.query_one("#users").display
 
 
+async def test_a_worker_description_never_quotes_its_arguments() -> None:
+    """Textual describes a worker by repr() of its arguments unless told otherwise, on the event loop, and shows
+    that description in its logs: a dry-run command may hold a key or a value that is not for the log."""
+    app = static_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        mike = next(u for u in screen.data.users if u.name == "mike")
+        worker = screen._dryrun_worker(mike, "SET mike:x marker-value-4f1c")
+        await pilot.app.workers.wait_for_complete()
+        assert worker.description == "dry-run a command as the ACL user"
+        assert "marker-value-4f1c" not in repr(worker) and "mike" not in repr(worker)
+
+
 async def test_hostile_server_text_is_literal() -> None:
     view = static_view([*ACL_LIST, "user [bold]x[/bold] on nopass ~[red]* +@all"])
     app = static_app(view)
