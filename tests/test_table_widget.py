@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
+from textual.dom import DOMNode
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from tui.widgets.table import FilterableTable, PreparedRows, StoredRow, stored_row
@@ -113,6 +116,40 @@ async def test_only_visible_lines_are_rendered_and_cells_keep_styles() -> None:
         assert any(seg.style and seg.style.bold for seg in first if "User" in seg.text)
         cells = table.get_row("user-00007")
         assert [c.plain for c in cells] == ["User-00007", "7", "on"] and cells[0].style == "bold"
+
+
+async def test_the_base_style_is_worked_out_once_per_pass_and_follows_a_theme_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rich_style` walks every ancestor's styles; the table asks it once per render pass, not once per line,
+    and not at all when every line is cached. A theme change still reaches every line, blank ones too."""
+    calls: list[int] = []
+    real = DOMNode.rich_style
+
+    def counting(self: DOMNode) -> Any:
+        calls.append(1)
+        return real.fget(self)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(FilterableTable, "rich_style", property(counting))
+    async with _running((60, 12), 5) as (app, pilot, table):
+        await pilot.pause()
+        table._lines.clear()
+        table.refresh()  # Textual's own line cache: render every line again
+        calls.clear()
+        lines = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+        assert len(lines) == table.size.height > 6 and len(calls) == 1, "12 lines (5 rows, the rest blank), 1 walk"
+        table.refresh()
+        calls.clear()
+        again = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+        assert calls == [] and [s.text for s in again] == [s.text for s in lines], "all cached: no walk"
+        before = (table.render_line(1).text, table.render_line(1), table.render_line(10))
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        after = (table.render_line(1).text, table.render_line(1), table.render_line(10))
+        assert after[0] == before[0], "same text"
+        backgrounds = [{seg.style.bgcolor for seg in strip if seg.style} for strip in (before[1], after[1])]
+        assert backgrounds[0] != backgrounds[1], "a row drawn in the new theme's colours"
+        blanks = [{seg.style.bgcolor for seg in strip if seg.style} for strip in (before[2], after[2])]
+        assert blanks[0] != blanks[1], "a blank line below the rows too"
 
 
 async def test_cells_and_labels_are_literal_text() -> None:

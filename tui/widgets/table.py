@@ -23,7 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -133,6 +133,7 @@ class FilterableTable(ScrollView, can_focus=True):
         self._highlighted: str | None = None
         """Key of the row the last RowHighlighted named (None: none yet)."""
         self._lines: dict[tuple[Any, ...], Strip] = {}
+        self._frame_base: Style | None = None
         self.filter_pattern: str = ""
         self.filter_invert: bool = False
         self._top_if_gone = False
@@ -333,23 +334,40 @@ class FilterableTable(ScrollView, can_focus=True):
         self._lines.clear()
 
     # -- rendering ------------------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame_base = None  # the widget's base style, worked out at most once per pass (see _base)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_base = None
+
+    def _base(self) -> Style:
+        """`rich_style` walks every ancestor's styles: ~0.5 ms, once per line it was. Within one render pass the
+        styles cannot change, so the first line that needs it works it out for the others."""
+        if self._frame_base is None:
+            self._frame_base = self.rich_style
+        return self._frame_base
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
-        base = self.rich_style
         if y == 0:
             key: tuple[Any, ...] = ("header", scroll_x, width, self.has_focus)
             index = -1
         else:
             index = scroll_y + y - 1
             if index >= len(self._shown):
-                return Strip.blank(width, base)
-            key = (index, index == self._cursor, scroll_x, width, self.has_focus)
-        strip = self._lines.get(key)
+                key = ("blank", width)
+                index = -2
+            else:
+                key = (index, index == self._cursor, scroll_x, width, self.has_focus)
+        strip = self._lines.get(key)  # cleared whenever the rows or the styles change
         if strip is None:
             if len(self._lines) > 512:
                 self._lines.clear()
-            strip = self._lines[key] = self._render_row(index, scroll_x, width, base)
+            base = self._base()
+            strip = self._lines[key] = (Strip.blank(width, base) if index == -2
+                                        else self._render_row(index, scroll_x, width, base))
         return strip
 
     def _render_row(self, index: int, scroll_x: int, width: int, base: Style) -> Strip:
