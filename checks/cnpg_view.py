@@ -216,12 +216,24 @@ def build_cluster_view(cluster: CnpgCluster, secrets: Mapping[str, KubeSecret], 
                        workloads: Iterable[KubeWorkload], pods: Iterable[KubePod], now: datetime,
                        pg_error: str = "", problems: Sequence[str] = ()) -> ClusterView:
     """Correlate the sources for every role of one cluster (pure; the snapshot tests feed fixed objects)."""
-    workloads, pods = list(workloads), list(pods)
+    # consumers are looked for among the Secret's own namespace only (as find_consumers does), once per Secret:
+    # thousands of roles against hundreds of workloads would otherwise be a scan of every workload per role
+    local: dict[str, tuple[list[KubeWorkload], list[KubePod]]] = {}
+    for w in workloads:
+        local.setdefault(w.namespace, ([], []))[0].append(w)
+    for pod in pods:
+        local.setdefault(pod.namespace, ([], []))[1].append(pod)
+    consumers_of: dict[str, tuple[Consumer, ...]] = {}
     by_name = {r.name: r for r in pg_roles or ()}
     rows = []
     for spec in cluster.managed_roles:
         secret = secrets.get(spec.password_secret) if spec.password_secret else None
-        consumers = find_consumers(secret, workloads, pods) if secret is not None else ()
+        consumers: tuple[Consumer, ...] = ()
+        if secret is not None:
+            known = consumers_of.get(secret.name)
+            if known is None:
+                known = consumers_of[secret.name] = find_consumers(secret, *local.get(secret.namespace, ([], [])))
+            consumers = known
         rows.append(managed_row(RoleFacts(cluster, spec.name, spec.password_secret, secret, by_name.get(spec.name),
                                           pg_roles is not None, consumers, now)))
     rows.sort(key=lambda r: (RANK[r.severity], r.name))

@@ -116,6 +116,29 @@ def static_view() -> CnpgView:
     return CnpgView("snapshot-context", (ai_view, kc_view), (), NOW)
 
 
+def test_consumers_per_role_equal_a_scan_of_every_workload() -> None:
+    """build_cluster_view looks for each Secret's consumers once, among its namespace's workloads and pods: the
+    answer equals find_consumers over every workload and pod, for roles that share a Secret too."""
+    from checks.flows.cnpg_facts import find_consumers
+
+    shared = _secret("ai-system", "obot", "3310", "2026-03-01T09:00:00Z")
+    other = _secret("ai-system", "reports", "3314", "2026-02-01T09:00:00Z")
+    apps = [_app("ai-system", "obot", shared, "2026-02-22T12:00:00Z"),
+            _app("ai-system", "obot-worker", shared, "2026-03-01T10:00:00Z", reloader=False),
+            _app("ai-system", "reports", other, "2026-02-22T12:00:00Z"),
+            _app("elsewhere", "obot", shared, "2026-02-22T12:00:00Z")]  # same names, another namespace
+    roles = [_role(n, passwordSecret={"name": s}) for n, s in
+             (("obot", "obot-db"), ("obot_ro", "obot-db"), ("reports", "reports-db"), ("ghost", "ghost-db"))]
+    cluster = _cluster("ai-system", "ai-postgres", roles, {"byStatus": {"reconciled": [r["name"] for r in roles]}})
+    workloads, pods = [a[0] for a in apps], [a[1] for a in apps]
+    view = build_cluster_view(cluster, {s.name: s for s in (shared, other)}, [], workloads, pods, NOW)
+    got = {r.name: r.consumers for r in view.roles}
+    assert got == {"obot": find_consumers(shared, workloads, pods), "obot_ro": find_consumers(shared, workloads, pods),
+                   "reports": find_consumers(other, workloads, pods), "ghost": ()}
+    assert [c.workload for c in got["obot"]] == ["deploy/obot", "deploy/obot-worker"], "not the other namespace's"
+    assert got["obot"][0].stale and not got["obot"][1].stale and got["obot"][0].pods == ("obot-7c9d-x2k4p",)
+
+
 def static_app(view: CnpgView | None = None) -> Any:
     return make_app(Config(refresh_interval=0), context_name="snapshot-context",
                     static_data={"cnpg": view or static_view()})
