@@ -318,11 +318,10 @@ class Connections(SourceFactories):
             return " (CNPG creates it only with spec.enableSuperuserAccess: true)" if c and not c.superuser_access else ""
 
         keys = "cnpg.superuser_secret_suffix / cnpg.username_key / cnpg.password_key"
-        with Tasks(max_workers=1) as pool:  # the Cluster (for the note) while the Secret is read
-            why = pool.submit(note)
-            values, sns, sname = self._secret_values("postgres", secret, namespace,
-                                                     (cfg.username_key, cfg.password_key), keys, why.result,
-                                                     optional=(cfg.username_key,))
+        # the Cluster is read for the note only when the Secret is missing: a Cluster with thousands of managed
+        # roles is a large answer to fetch and parse on every refresh for a message that is seldom shown
+        values, sns, sname = self._secret_values("postgres", secret, namespace, (cfg.username_key, cfg.password_key),
+                                                 keys, note, optional=(cfg.username_key,))
         host, port = self.resolve(f"{cluster}-rw.{namespace}.svc", 5432)
         return PostgresEndpoint(host, port, values.get(cfg.username_key, "postgres"), values[cfg.password_key],
                                 "postgres", f"{cluster}-rw.{namespace}.svc:5432",
