@@ -122,6 +122,9 @@ def test_wrong_service_is_notfound(prom_server: PromServer) -> None:
     ("", []),
 ])
 def test_extract_selectors(expr: str, selectors: list[str]) -> None:
+    got = extract_selectors(expr)
+    assert got == selectors
+    got.append("changed by a caller")  # each caller gets its own list: the answers are remembered
     assert extract_selectors(expr) == selectors
 
 
@@ -130,6 +133,17 @@ def test_parse_time() -> None:
     assert t is not None and t.microsecond == 606021 and t.utcoffset().total_seconds() == 7200
     assert parse_time("0001-01-01T00:00:00Z") is None and parse_time("garbage") is None
     assert parse_time("2026-01-01T00:00:00Z").tzinfo is not None
+    # what Prometheus and Alertmanager write: Z or an offset, 0 to 9 fraction digits (truncated to µs), and the
+    # forms the fast path does not read (lower-case z, padding) read as before
+    for text, want in [("2026-11-25T00:16:31.123456789Z", "2026-11-25T00:16:31.123456+00:00"),
+                       ("2026-11-25T00:16:31.9999999+02:00", "2026-11-25T00:16:31.999999+02:00"),
+                       ("2026-11-25T00:16:31Z", "2026-11-25T00:16:31+00:00"),
+                       ("2026-11-25T00:16:31.5z", "2026-11-25T00:16:31.500000+00:00"),
+                       (" 2026-11-25T00:16:31.5Z ", "2026-11-25T00:16:31.500000+00:00"),
+                       ("2026-11-25T00:16:31", "2026-11-25T00:16:31+00:00")]:
+        got = parse_time(text)
+        assert got is not None and got.isoformat() == want, text
+    assert parse_time(123) is None and parse_time("") is None and parse_time("2026-13-40T00:00:00Z") is None
 
 
 def test_selectors_present_asks_once_and_answers_as_the_series_api(prom_server: PromServer) -> None:

@@ -8,6 +8,7 @@ after by/without/on/ignoring/group_left/group_right, durations, numbers and stri
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 KEYWORDS = frozenset((
     "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
@@ -61,6 +62,12 @@ def _skip_ws(expr: str, i: int) -> int:
 
 def extract_selectors(expr: str) -> list[str]:
     """Vector selectors in order of appearance, de-duplicated, e.g. `up{job="dragonfly"}`."""
+    return list(_selectors(expr))
+
+
+@lru_cache(maxsize=4096)
+def _selectors(expr: str) -> tuple[str, ...]:
+    """Remembered by the expression: every refresh lints the same rules (twice: per rule and for the batch)."""
     out: list[str] = []
     i, n = 0, len(expr)
     while i < n:
@@ -109,4 +116,4 @@ def extract_selectors(expr: str) -> list[str]:
                 out.append(sel)
         else:
             i += 1
-    return out
+    return tuple(out)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from checks.errors import SourceError
@@ -25,11 +26,21 @@ def parse_time(value: Any) -> datetime | None:
     """RFC 3339 with up to ns precision (`2018-07-04T20:27:12.60602144+02:00`); Go's zero time → None."""
     if not value or not isinstance(value, str) or value.startswith("0001-01-01"):
         return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
+    return _parse_time(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(value: str) -> datetime | None:
+    """Remembered: a refresh parses the same few timestamps thousands of times (alerts that fired together, the
+    evaluation times of one rule group); datetime is immutable."""
     try:
-        dt = datetime.fromisoformat(text)
+        dt = datetime.fromisoformat(value)  # Python 3.11 reads Z and any number of fraction digits (truncated)
     except ValueError:
-        return None
+        text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
