@@ -143,63 +143,67 @@ def parse_user_tokens(tokens: list[str], raw: str = "") -> tuple[AclUser, list[s
     complaints: list[str] = []
     db: str | None = None
     for tok in tokens[1:]:
-        low = tok.lower()
-        if low in ("on", "off"):
-            enabled = low == "on"
-        elif low == "nopass":
-            nopass, hashes = True, []
-        elif low == "resetpass":
-            nopass, hashes = False, []
-        elif tok.startswith(">"):
-            h = sha256_hex(tok[1:])
-            nopass = False
-            if h not in hashes:
-                hashes.append(h)
-        elif tok.startswith("<"):
-            h = sha256_hex(tok[1:])
-            hashes = [x for x in hashes if x != h]
-        elif tok.startswith("#") or tok.startswith("!"):
+        first = tok[:1]  # dispatched on its first character: thousands of users, ten tokens each
+        if first == "~" or first == "%":
+            m = _KEY_TOKEN.match(tok)
+            if m is not None:
+                perm = (m["perm"] or "").upper()
+                keys.append(f"%{'RW' if perm in ('RW', 'WR') else perm}~{m['pat']}" if perm else f"~{m['pat']}")
+            else:
+                other.append(tok)
+        elif (first == "+" or first == "-") and len(tok) > 1:
+            cmds.append(tok.lower())
+        elif first == "&":
+            chans.append(tok)
+        elif first == "#" or first == "!":
             if _HEX.match(tok[1:]):
                 h = tok[1:].lower()
-                if tok[0] == "#":
+                if first == "#":
                     nopass = False
                     if h not in hashes:
                         hashes.append(h)
                 else:
                     hashes = [x for x in hashes if not h.startswith(x) and not x.startswith(h)]
             else:
-                complaints.append(f"'{tok[:1]}' must be followed by a SHA-256 hex hash")
+                complaints.append(f"'{first}' must be followed by a SHA-256 hex hash")
                 other.append(tok)
-        elif low == "allkeys":
-            keys.append("~*")
-        elif low == "resetkeys":
-            keys = []
-        elif _KEY_TOKEN.match(tok):
-            m = _KEY_TOKEN.match(tok)
-            assert m is not None
-            perm = (m["perm"] or "").upper()
-            keys.append(f"%{'RW' if perm in ('RW', 'WR') else perm}~{m['pat']}" if perm else f"~{m['pat']}")
-        elif low == "allchannels":
-            chans.append("&*")
-        elif low == "resetchannels":
-            chans = []
-        elif tok.startswith("&"):
-            chans.append(tok)
-        elif tok[:1] in ("+", "-") and len(tok) > 1:
-            cmds.append(low)
-        elif low in ("allcommands", "nocommands"):
-            cmds.append(low)
-        elif tok.startswith("$") and len(tok) > 1:
-            db = low
-        elif low == "reset":
-            enabled = nopass = False
-            hashes, keys, chans, cmds, sels, db = [], [], [], [], [], None
-        elif low == "clearselectors":
-            sels = []
-        elif tok.startswith("("):
+        elif first == ">":
+            h = sha256_hex(tok[1:])
+            nopass = False
+            if h not in hashes:
+                hashes.append(h)
+        elif first == "<":
+            h = sha256_hex(tok[1:])
+            hashes = [x for x in hashes if x != h]
+        elif first == "$" and len(tok) > 1:
+            db = tok.lower()
+        elif first == "(":
             sels.append(tok)
         else:
-            other.append(tok)
+            low = tok.lower()
+            if low == "on" or low == "off":
+                enabled = low == "on"
+            elif low == "nopass":
+                nopass, hashes = True, []
+            elif low == "resetpass":
+                nopass, hashes = False, []
+            elif low == "allkeys":
+                keys.append("~*")
+            elif low == "resetkeys":
+                keys = []
+            elif low == "allchannels":
+                chans.append("&*")
+            elif low == "resetchannels":
+                chans = []
+            elif low == "allcommands" or low == "nocommands":
+                cmds.append(low)
+            elif low == "reset":
+                enabled = nopass = False
+                hashes, keys, chans, cmds, sels, db = [], [], [], [], [], None
+            elif low == "clearselectors":
+                sels = []
+            else:
+                other.append(tok)
     user = AclUser(name=name, enabled=enabled, nopass=nopass, password_hashes=tuple(hashes),
                    key_patterns=tuple(keys), channel_patterns=tuple(chans), commands=tuple(cmds),
                    db=db, selectors=tuple(sels), other=tuple(other), raw=raw)
