@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from concurrent.futures import Future
 from typing import Any
 
 from textual import on, work
@@ -69,6 +72,7 @@ class PaneScreen(Screen):
         self.crumbs: list[str] = [self.TITLE]
         self._filter_table: FilterableTable | None = None
         self._fetch: Worker | None = None
+        self._early: Future[Any] | None = None
         self._bars_pending = False
 
     # -- layout -------------------------------------------------------------------------
@@ -131,13 +135,38 @@ class PaneScreen(Screen):
             self._timer.stop()
             self._timer = None
 
+    def fetch_early(self) -> None:
+        """Start the first fetch now, as the screen is made on its first visit, rather than once Textual has
+        composed and mounted it and painted its first frame (~100-200 ms later at scale). The first reload
+        takes this answer (or its error) instead of reading again. Not before the app's first frame, when the
+        fetch would load the client libraries under the GIL the UI thread needs; not for static data."""
+        static = self.app.static_data  # type: ignore[attr-defined]
+        painted = getattr(self.app, "first_paint", None)
+        if (static is not None and self.PANE in static) or painted is None or not painted.is_set():
+            return
+        future: Future[Any] = Future()
+        context = contextvars.copy_context()  # `self.app` in fetch() is Textual's context variable
+
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(_Handoff(self.fetch()))
+                except BaseException as exc:  # handed to the worker, which reports it as its own
+                    future.set_exception(exc)
+
+        threading.Thread(target=context.run, args=(run,), name=f"{self.PANE}-first-fetch", daemon=True).start()
+        self._early = future
+
     def reload(self) -> None:
         self._cancel_timer()  # until the first load, the body shows the loading indicator on_mount set
-        self._fetch = self._fetch_worker()
+        early, self._early = self._early, None  # only the first reload takes the early fetch
+        self._fetch = self._fetch_worker(early)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-fetch",
           description="fetch the pane's data")
-    def _fetch_worker(self) -> Any:
+    def _fetch_worker(self, early: Future[Any] | None = None) -> Any:
+        if early is not None:
+            return early.result()
         static = self.app.static_data  # type: ignore[attr-defined]
         if static is not None and self.PANE in static:
             return _Handoff(static[self.PANE])

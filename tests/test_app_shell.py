@@ -217,3 +217,52 @@ async def test_css_parsed_once_when_its_variables_do_not_change(monkeypatch):
         await pilot.pause()
         assert len([p for p in parsed if "app.tcss" in p]) == 2  # new variables: parsed again
         assert app.screen.styles.background != dark  # and applied
+
+
+async def test_a_pane_starts_reading_as_its_screen_is_made_on_first_visit(monkeypatch):
+    """On a pane's first visit the fetch starts when the screen is made, before Textual composes, mounts and
+    paints it; the first load takes that answer (one read, not two), an error from it shows as the pane's
+    error, and `r` reads again."""
+    import threading
+
+    from checks.errors import SourceError
+    from screens.dragonfly import DragonflyScreen
+    from tests.test_pane_dragonfly import static_view
+
+    calls: list[tuple[bool, str]] = []
+    fail = threading.Event()
+
+    def fetch(self):
+        calls.append((self.is_mounted, threading.current_thread().name))
+        if fail.is_set():
+            raise SourceError("redis", "Cannot connect", "connection refused at 127.0.0.1:1")
+        return static_view()
+
+    monkeypatch.setattr(DragonflyScreen, "fetch", fetch)
+    app = make_app(Config(refresh_interval=0), static_data={"overview": _overview()})
+    async with app.run_test(size=(140, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("2")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert calls == [(False, "dragonfly-first-fetch")], "one read, started before the screen was mounted"
+        assert screen.data is not None and screen.error is None
+        assert screen.query_one("#users").row_count == len(static_view().users)
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(calls) == 2 and calls[1][0] is True and calls[1][1] != "dragonfly-first-fetch", "r reads again"
+    fail.set()
+    calls.clear()
+    app = make_app(Config(refresh_interval=0), static_data={"overview": _overview()})
+    async with app.run_test(size=(140, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("2")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert calls == [(False, "dragonfly-first-fetch")]
+        assert isinstance(app.screen.error, SourceError)
+        assert "Cannot connect" in str(app.screen.query_one("#pane-error").content)

@@ -44,7 +44,11 @@ def _lazy_screen(module: str, name: str) -> Callable[[], Screen]:
     """A MODES entry that imports its pane on first visit: only the Overview is loaded before the first paint."""
 
     def make() -> Screen:
-        return getattr(import_module(module), name)()
+        screen = getattr(import_module(module), name)()
+        early = getattr(screen, "fetch_early", None)
+        if early is not None:
+            early()  # reading starts while Textual composes, mounts and paints the new screen
+        return screen
 
     make.__qualname__ = make.__name__ = name
     return make
