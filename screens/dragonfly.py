@@ -14,8 +14,9 @@ from screens.base import PaneScreen
 from screens.prepared import Prepared
 from screens.dragonfly_detail import (SLOW_COLUMNS, USER_COLUMNS, UserDetail, memory_gauge, memory_numbers,
                                      slow_cells, user_cells)
-from tui.safe import clean, safe, status_text
+from tui.safe import clean, status_text
 from tui.widgets.table import FilterableTable
+from tui.widgets.table_rows import StoredRow, cell
 
 TABS = {"users": "tab-users", "memory": "tab-memory", "slowlog": "tab-slowlog", "config": "tab-config"}
 HISTORY = 120
@@ -85,8 +86,8 @@ class DragonflyScreen(PaneScreen):
         prepare = FilterableTable.prepare
         return {"users": prepare(((u.name, user_cells(u)) for u in data.users),
                                  previous["users"] if previous is not None else None),
-                "config": prepare(((k, (safe(k, "bold"), safe(v))) for k, v in data.config)),
-                "drift": prepare((f"{i}", (safe(u, "bold"), safe(k, "yellow"), safe(d, limit=300)))
+                "config": prepare(((k, StoredRow((cell(k, "bold"), cell(v)))) for k, v in data.config)),
+                "drift": prepare((f"{i}", StoredRow((cell(u, "bold"), cell(k, "yellow"), cell(d, limit=300))))
                                  for i, (u, k, d) in enumerate(data.drift))}
 
     def show_data(self, data: Any) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 
 from tui.safe import clean, safe
 from tui.widgets.table import FilterableTable
+from tui.widgets.table_rows import StoredRow, cell
 
 USER_COLUMNS = ("user", "state", "on", "consumers", "keys", "chan", "allowed", "denied", "$db", "password")
 DENIAL_COLUMNS = ("user", "reason", "object", "count", "age", "client", "pod")
@@ -55,14 +56,14 @@ def age(seconds: float | None) -> str:
     return f"{s:.0f}s"
 
 
-def user_cells(u: Any) -> tuple[Text, ...]:
-    on = Text("–", style="dim") if u.enabled is None else (
-        Text("on", style="green") if u.enabled else Text("off", style="bold red"))
+def user_cells(u: Any) -> StoredRow:
+    """A user's row, its cells made in their stored form directly (10,000 users: no Text per cell)."""
+    on = cell("–", "dim") if u.enabled is None else cell("on", "green") if u.enabled else cell("off", "bold red")
     state_style = STATE_STYLE.get(u.state, "yellow")
-    return (safe(u.name, "bold"), safe(u.state, state_style), on,
-            safe(compact(u.consumers, 26), "cyan" if u.consumers else "dim"), safe(compact(u.key_patterns, 16)),
-            safe(compact(u.channels, 8)), safe(compact(u.allowed)), safe(compact(u.denied)), safe(u.db or "–"),
-            safe(compact(u.fingerprints, 19), "dim"))
+    return StoredRow((cell(u.name, "bold"), cell(u.state, state_style), on,
+                      cell(compact(u.consumers, 26), "cyan" if u.consumers else "dim"), cell(compact(u.key_patterns, 16)),
+                      cell(compact(u.channels, 8)), cell(compact(u.allowed)), cell(compact(u.denied)), cell(u.db or "–"),
+                      cell(compact(u.fingerprints, 19), "dim")))
 
 
 def denial_cells(d: Any) -> tuple[Text, ...]:

@@ -169,6 +169,21 @@ def test_stored_rows_share_repeated_cells() -> None:
     assert prepared.widths == (2, 7)  # "name-99"
 
 
+def test_a_cell_made_directly_equals_the_stored_form_of_its_text() -> None:
+    """`cell` skips the Text that `safe` makes and `_compact` undoes: the stored form must be the same for
+    any value, hostile ones included, short ones shared."""
+    from tui.safe import safe
+    from tui.widgets.table_rows import _compact, cell
+
+    values = ["plain", "[bold]markup[/bold]", "\x1b[31mred\x1b[0m", "bell\x07 tab\t cr\r nl\n", "x" * 5000,
+              b"bytes \xff", None, 42, "", "ünïcödé 全角", "–"]
+    for value in values:
+        for style in ("", "bold", "dim"):
+            assert cell(value, style) == _compact(safe(value, style), {}), (value, style)
+        assert cell(value, limit=300) == _compact(safe(value, limit=300), {})
+    assert cell("on", "green") is cell("on", "green"), "short cells are one object"
+
+
 def test_prepared_rows_reuse_the_unchanged_rows_of_the_previous_set() -> None:
     """A refresh's rows that did not change are the previous set's objects (one copy in memory), changed and
     new rows are built, and the haystacks, index and widths follow the new set."""
