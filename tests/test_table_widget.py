@@ -172,7 +172,7 @@ def test_stored_rows_share_repeated_cells() -> None:
 def test_a_cell_made_directly_equals_the_stored_form_of_its_text() -> None:
     """`cell` skips the Text that `safe` makes and `_compact` undoes: the stored form must be the same for
     any value, hostile ones included, short ones shared."""
-    from tui.safe import safe
+    from tui.safe import clean, safe
     from tui.widgets.table_rows import _compact, cell
 
     values = ["plain", "[bold]markup[/bold]", "\x1b[31mred\x1b[0m", "bell\x07 tab\t cr\r nl\n", "x" * 5000,
@@ -181,6 +181,9 @@ def test_a_cell_made_directly_equals_the_stored_form_of_its_text() -> None:
         for style in ("", "bold", "dim"):
             assert cell(value, style) == _compact(safe(value, style), {}), (value, style)
         assert cell(value, limit=300) == _compact(safe(value, limit=300), {})
+        for justify in ("right", "center", "left", None):
+            assert cell(value, "dim", justify=justify) == _compact(Text(clean(value), style="dim", justify=justify), {})
+            assert cell(value, justify=justify) == _compact(Text(clean(value), justify=justify), {})
     assert cell("on", "green") is cell("on", "green"), "short cells are one object"
 
 

@@ -51,12 +51,12 @@ def _store(cells: Sequence[Any], shared: dict[Any, Any]) -> StoredRow:
     return StoredRow(_compact(c if isinstance(c, Text) else safe(c), shared) for c in cells)
 
 
-def cell(value: Any, style: str = "", limit: int = 4000) -> Cell:
+def cell(value: Any, style: str = "", limit: int = 4000, justify: str | None = None) -> Cell:
     """The stored form of `safe(value, style)`, made without the Text: a pane that formats thousands of rows
     (10,000 ACL users, ten cells each) spent most of that time making Text objects that `_compact` undid.
     Short cells are shared as `stored_row` shares them."""
     plain = clean(value, limit)  # printable, one line: Text would strip nothing more
-    out: Cell = (plain, style, None) if style else plain
+    out: Cell = (plain, style, justify) if style or justify not in (None, "default", "left") else plain
     if len(plain) <= 24:
         if len(_SHARED) > 100_000:
             _SHARED.clear()
