@@ -109,6 +109,8 @@ def _text_lines(source: object) -> list[str]:
 
 def _tokens(line: str) -> list[str]:
     """Split on whitespace, keeping a Redis 7 selector `( … )` as one token."""
+    if "(" not in line:  # no selector: the common case, split in C
+        return line.split()
     out: list[str] = []
     depth_buf: list[str] | None = None
     for tok in line.split():
@@ -126,7 +128,7 @@ def _tokens(line: str) -> list[str]:
     return out
 
 
-def _safe_line(tokens: Iterable[str]) -> str:
+def _safe_line(tokens: list[str]) -> str:
     return " ".join(f"{t[0]}{REDACTED}" if t[:1] in (">", "<") else t for t in tokens)
 
 
@@ -224,7 +226,8 @@ def _parse_line(stripped: str) -> _LineResult:
     if hit is not None:
         return hit
     toks = _tokens(stripped)
-    safe = _safe_line(toks)
+    plain = ">" not in stripped and "<" not in stripped  # no plaintext password in the line
+    safe = " ".join(toks) if plain else _safe_line(toks)
     if toks[0].lower() != "user":
         out: _LineResult = (safe, None, ("not a 'user' line; skipped",))
     elif len(toks) < 2:
@@ -232,7 +235,7 @@ def _parse_line(stripped: str) -> _LineResult:
     else:
         user, complaints = parse_user_tokens(toks[1:], raw=safe)
         out = (safe, user, tuple(complaints))
-    if ">" not in stripped and "<" not in stripped:
+    if plain:
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
         _MEMO[stripped] = out
