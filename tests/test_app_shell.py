@@ -238,15 +238,18 @@ async def test_a_pane_starts_reading_as_its_screen_is_made_on_first_visit(monkey
             raise SourceError("redis", "Cannot connect", "connection refused at 127.0.0.1:1")
         return static_view()
 
+    async def first_visit(pilot):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        return pilot.app.screen
+
     monkeypatch.setattr(DragonflyScreen, "fetch", fetch)
     app = make_app(Config(refresh_interval=0), static_data={"overview": _overview()})
     async with app.run_test(size=(140, 45)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.press("2")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        screen = app.screen
+        screen = await first_visit(pilot)
         assert calls == [(False, "dragonfly-first-fetch")], "one read, started before the screen was mounted"
         assert screen.data is not None and screen.error is None
         assert screen.query_one("#users").row_count == len(static_view().users)
@@ -258,11 +261,7 @@ async def test_a_pane_starts_reading_as_its_screen_is_made_on_first_visit(monkey
     calls.clear()
     app = make_app(Config(refresh_interval=0), static_data={"overview": _overview()})
     async with app.run_test(size=(140, 45)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.press("2")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        screen = await first_visit(pilot)
         assert calls == [(False, "dragonfly-first-fetch")]
-        assert isinstance(app.screen.error, SourceError)
-        assert "Cannot connect" in str(app.screen.query_one("#pane-error").content)
+        assert isinstance(screen.error, SourceError)
+        assert "Cannot connect" in str(screen.query_one("#pane-error").content)
