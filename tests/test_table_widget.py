@@ -152,6 +152,45 @@ async def test_the_base_style_is_worked_out_once_per_pass_and_follows_a_theme_ch
         assert blanks[0] != blanks[1], "a blank line below the rows too"
 
 
+class _TwinTables(App):
+    def compose(self) -> ComposeResult:
+        yield FilterableTable(id="fast")
+        yield FilterableTable(id="text")
+
+
+async def test_stored_cells_draw_exactly_as_their_text_would() -> None:
+    """Plain and (plain, style, justify) cells are drawn without making a Text: every line, cursor and zebra
+    rows included, must equal what the Text path draws for the same cells (truncation with an ellipsis, each
+    justify, styles, non-ASCII and wide characters, empty cells, a cell that is a Text with its own spans)."""
+    values = [("plain", "", None), ("right", "bold", "right"), ("centre", "dim", "center"), ("", "", None),
+              ("x" * 40, "", None), ("y" * 40, "red", "right"), ("ünïcödé", "", None), ("全角文字", "cyan", None),
+              ("▏bar", "bold cyan", None), ("exactly-ten", "", "left"), ("a", "yellow", "center")]
+    spans = Text.assemble(("span", "bold"), " text")
+    rows_fast, rows_text = [], []
+    for n in range(6):
+        cells = [(p if not s and j in (None, "left") else (p, s, j)) for p, s, j in values[n:] + values[:n]]
+        rows_fast.append((f"r{n}", StoredRow([*cells, spans])))
+        rows_text.append((f"r{n}", StoredRow([*(Text(p, style=s, justify=j) for p, s, j in values[n:] + values[:n]),
+                                              spans])))
+    columns = tuple(f"c{i}" for i in range(len(values) + 1))
+    app = _TwinTables()
+    async with app.run_test(size=(200, 20)) as pilot:
+        fast, text = app.query_one("#fast", FilterableTable), app.query_one("#text", FilterableTable)
+        for table, rows in ((fast, rows_fast), (text, rows_text)):
+            table.zebra_stripes = True
+            table.set_rows(columns, rows)
+            table.styles.height = 8
+        await pilot.pause()
+        fast._widths = text._widths = (8,) * (len(values) + 1)  # narrow columns: most cells are cut
+        app.set_focus(None)  # both drawn alike: a focused table draws its header and cursor in other colours
+        for table in (fast, text):
+            table.move_cursor(row=2)
+            table._lines.clear()
+        await pilot.pause()
+        for y in range(8):
+            assert list(fast.render_line(y)) == list(text.render_line(y)), y
+
+
 async def test_cells_and_labels_are_literal_text() -> None:
     async with _running((80, 8)) as (app, pilot, table):
         table.set_rows(("[b]col[/b]",), [("k", ("[red]x[/red] [@click=app.quit]y[/]",))])

@@ -389,7 +389,28 @@ class FilterableTable(ScrollView, can_focus=True):
         pad = " " * CELL_PADDING
         segments: list[Segment] = []
         for i, w in enumerate(self._widths):
-            cell = text_of(cells[i]) if i < len(cells) else Text("")
+            stored = cells[i] if i < len(cells) else ""
+            kind = type(stored)
+            plain, style, justify = (stored, "", None) if kind is str else stored if kind is tuple else ("", "", None)
+            if kind is not Text and w > 0 and plain.isascii() and plain.isprintable():
+                # a stored str/(plain, style, justify) cell of one-cell characters: what the Text path below
+                # makes of it (truncate with an ellipsis, pad by justify, the cell's style over the whole
+                # cell), without making a Text: most cells of every table, on every frame that redraws rows
+                if len(plain) > w:
+                    plain = plain[:w - 1] + "…"
+                room = w - len(plain)
+                if room > 0:
+                    if justify == "right":
+                        plain = " " * room + plain
+                    elif justify == "center":
+                        plain = " " * (room // 2) + plain + " " * (room - room // 2)
+                    else:
+                        plain += " " * room
+                segments.append(Segment(pad))
+                segments.append(Segment(plain, console.get_style(style)) if style else Segment(plain))
+                segments.append(Segment(pad))
+                continue
+            cell = text_of(stored) if i < len(cells) else Text("")
             if "\n" in cell.plain:
                 cell = cell.split("\n")[0]
             cell.end = ""
