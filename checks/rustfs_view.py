@@ -3,6 +3,7 @@ lint, and (in checks.rustfs_matrix) the access matrix of every application's key
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,9 +166,12 @@ def list_bucket_rows(s3: S3Source, listed: Any = None) -> BucketsView:
 
 
 def load_bucket_details(s3: S3Source, rows: list[BucketRow] | tuple[BucketRow, ...],
-                        workers: int = 8) -> list[BucketRow]:
-    """Second pass: object count, size, policy and versioning for `rows` (in parallel)."""
+                        workers: int = 8, wait_turn: Callable[[], None] | None = None) -> list[BucketRow]:
+    """Second pass: object count, size, policy and versioning for `rows` (in parallel). `wait_turn()` is called
+    before each bucket's requests: a background load waits there while the user types (the TUI)."""
     def one(row: BucketRow) -> BucketRow:
+        if wait_turn is not None:
+            wait_turn()
         try:
             probe = s3.bucket_summary(row.name, max_pages=SUMMARY_MAX_PAGES, created=row.created)
         except SourceError as exc:

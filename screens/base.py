@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
@@ -25,6 +26,9 @@ from tui.widgets.table import FilterableTable
 
 FIRST_PAINT_WAIT = 2.0
 """Seconds a pane's first fetch waits for the app's first painted frame (see `_fetch_worker`)."""
+TYPING_QUIET = 0.6
+"""Seconds after the `/` or `:` bar opens or its text changes during which a pane's background loads step
+aside (`user_typing`): their threads would otherwise take the GIL from each keystroke's redraw."""
 
 
 class _Handoff:
@@ -73,6 +77,7 @@ class PaneScreen(Screen):
         self._filter_table: FilterableTable | None = None
         self._fetch: Worker | None = None
         self._early: Future[Any] | None = None
+        self._typed_at = 0.0
         self._bars_pending = False
 
     # -- layout -------------------------------------------------------------------------
@@ -246,7 +251,12 @@ class PaneScreen(Screen):
     def _open_bar(self, selector: str) -> None:
         bar = self.query(selector).first(PromptBar) if self.query(selector) else None
         if bar is not None:  # None only in the first frame, before the Lazy bars are mounted
+            self._typed_at = time.monotonic()
             bar.open()
+
+    def user_typing(self) -> bool:
+        """Whether the user opened a bar or typed in it within the last TYPING_QUIET seconds (any thread)."""
+        return time.monotonic() - self._typed_at < TYPING_QUIET
 
     def _close_bars(self) -> bool:
         closed = False
@@ -281,6 +291,7 @@ class PaneScreen(Screen):
 
     @on(Input.Changed, "#filter-bar")
     def _filter_changed(self, event: Input.Changed) -> None:
+        self._typed_at = time.monotonic()
         value = event.value
         invert = value.startswith("!")
         table = self._filter_table or self.target_table()

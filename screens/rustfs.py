@@ -14,7 +14,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from checks.rustfs_view import BucketRow, RustfsData
-from screens.base import PaneScreen
+from screens.base import TYPING_QUIET, PaneScreen
 from screens.rustfs_render import (BUCKET_COLUMNS, POLICY_COLUMNS, USER_COLUMNS, bucket_rows, matrix_columns,
                                    matrix_detail, matrix_legend, matrix_rows, policy_detail, policy_rows, user_detail,
                                    user_rows)
@@ -181,10 +181,24 @@ class RustfsScreen(PaneScreen):
         now = time.monotonic()
         for r in rows:
             self._details[r.name] = (r, now if not r.error else now - DETAILS_TTL)  # a failed load is retried next refresh
-        if last or now_ or now - self._rendered_at >= RENDER_EVERY:
+        if last or now_ or (now - self._rendered_at >= RENDER_EVERY and not self.user_typing()):
             self._render_buckets()
         elif self._render_timer is None:
-            self._render_timer = self.set_timer(RENDER_EVERY - (now - self._rendered_at), self._render_buckets)
+            self._render_timer = self.set_timer(max(RENDER_EVERY - (now - self._rendered_at), 0.05), self._render_later)
+
+    def _render_later(self) -> None:
+        """The periodic re-render while counts load; put off while the user types (a keystroke comes first)."""
+        self._render_timer = None
+        if self.user_typing():
+            self._render_timer = self.set_timer(TYPING_QUIET, self._render_later)
+        else:
+            self._render_buckets()
+
+    def _wait_turn(self) -> None:
+        """Called by the detail loader's threads before each bucket: wait while the user types in a bar (the
+        loader's threads would take the GIL from each keystroke's redraw), or until the pane is left."""
+        while self._visible and self.user_typing():
+            time.sleep(0.05)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-details",
           description="read each bucket's details")
@@ -201,7 +215,8 @@ class RustfsScreen(PaneScreen):
                 if not self._visible:  # another pane is open: stop loading; the next visit resumes with the rest
                     self.app.call_from_thread(self._merge_details, [], True)
                     return
-                loaded = load_bucket_details(s3, rows[start:start + DETAILS_CHUNK], workers=DETAILS_WORKERS)
+                loaded = load_bucket_details(s3, rows[start:start + DETAILS_CHUNK], workers=DETAILS_WORKERS,
+                                             wait_turn=self._wait_turn)
                 last = start + DETAILS_CHUNK >= len(rows)
                 self.app.call_from_thread(self._merge_details, loaded, last)
         except SourceError as exc:

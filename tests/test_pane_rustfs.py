@@ -192,6 +192,46 @@ async def test_thousands_of_buckets_list_first(monkeypatch: pytest.MonkeyPatch) 
     assert reprs == []
 
 
+async def test_background_loads_step_aside_while_the_user_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening the `/` bar or typing in it makes the pane `user_typing` for TYPING_QUIET seconds: the detail
+    loader's threads wait (`_wait_turn`) and the periodic re-render is put off, so that each keystroke's redraw
+    does not queue behind them; both go on once the user stops."""
+    import threading
+
+    from screens import base, rustfs
+
+    monkeypatch.setattr(base, "TYPING_QUIET", 0.3)
+    monkeypatch.setattr(rustfs, "TYPING_QUIET", 0.3)
+    rows = tuple(BucketRow(f"bucket-{i:05d}", T0) for i in range(20))
+    app = static_app(static_data(buckets=BucketsView(rows)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        assert not screen.user_typing()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert screen.user_typing()
+        waited = threading.Event()
+
+        def loader() -> None:
+            screen._wait_turn()
+            waited.set()
+
+        threading.Thread(target=loader, daemon=True).start()
+        await pilot.press(*"bucket-0001")  # each key extends the quiet time
+        assert not waited.is_set(), "the loader waits while the user types"
+        renders: list[float] = []
+        monkeypatch.setattr(screen, "_render_buckets", lambda: renders.append(time.monotonic()))
+        screen._render_later()
+        assert renders == [] and screen._render_timer is not None, "the re-render is put off"
+        typed = time.monotonic()
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if waited.is_set() and renders:
+                break
+        assert waited.is_set() and renders and renders[0] >= typed, "both go on once the user stops"
+        assert screen.query_one("#buckets", FilterableTable).row_count == 10  # the filter itself was applied
+
+
 async def test_hostile_server_text_is_literal() -> None:
     app = static_app(static_data(identity=static_identity("[bold]x[/bold]\x1b[31m")))
     async with app.run_test(size=SIZE) as pilot:

@@ -88,6 +88,28 @@ def test_list_buckets_and_summary(moto_server: MotoServer) -> None:
     assert not denied.ok and denied.code == "AccessDenied"
 
 
+def test_bucket_details_wait_their_turn_before_each_bucket(moto_server: MotoServer) -> None:
+    """The background detail loader calls `wait_turn` before each bucket's requests (the TUI waits there while
+    the user types); the answers are those of a load without it."""
+    import threading
+
+    from checks.rustfs_view import BucketRow, load_bucket_details
+
+    src = s3(moto_server, "admin")
+    rows = [BucketRow(BUCKET, None), BucketRow(OTHER_BUCKET, None)]
+    turns: list[str] = []
+    lock = threading.Lock()
+
+    def wait_turn() -> None:
+        with lock:
+            turns.append(threading.current_thread().name)
+
+    got = load_bucket_details(src, rows, workers=2, wait_turn=wait_turn)
+    assert len(turns) == 2
+    assert got == load_bucket_details(src, rows, workers=2)
+    assert got[0].objects == 3 and got[0].total_bytes == 600
+
+
 def test_closed_port_is_unreachable(closed_port: int) -> None:
     src = S3Source(f"http://{LOOPBACK}:{closed_port}", "ak", "sk", timeout=2)
     start = time.monotonic()
