@@ -169,7 +169,9 @@ def test_redis_acl_planted(lab: dict[str, Any]) -> None:
     reasons = {(e["reason"], e["username"]) for e in admin.acl_log()}
     assert {("auth", "litellm"), ("key", "langfuse")} <= reasons
     mem = admin.info("memory")
-    assert 0.9 < mem["used_memory"] / mem["maxmemory"] < 1.0
+    # filled to just under maxmemory; Redis may stand a few bytes over it until its next eviction (client
+    # buffers: a clean-clone run saw 67,108,904 of 67,108,864 bytes)
+    assert 0.9 < mem["used_memory"] / mem["maxmemory"] < 1.001
     assert admin.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
     assert len(admin.slowlog_get()) >= 1
 
