@@ -29,7 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.safe import safe
-from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, stored_row, text_of, width_of
+from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, fit, stored_row, text_of, width_of
 
 __all__ = ["FilterableTable", "PreparedRows", "RowKey", "RowMessage", "StoredRow", "stored_row"]
 
@@ -394,18 +394,9 @@ class FilterableTable(ScrollView, can_focus=True):
             plain, style, justify = (stored, "", None) if kind is str else stored if kind is tuple else ("", "", None)
             if kind is not Text and w > 0 and plain.isascii() and plain.isprintable():
                 # a stored str/(plain, style, justify) cell of one-cell characters: what the Text path below
-                # makes of it (truncate with an ellipsis, pad by justify, the cell's style over the whole
-                # cell), without making a Text: most cells of every table, on every frame that redraws rows
-                if len(plain) > w:
-                    plain = plain[:w - 1] + "…"
-                room = w - len(plain)
-                if room > 0:
-                    if justify == "right":
-                        plain = " " * room + plain
-                    elif justify == "center":
-                        plain = " " * (room // 2) + plain + " " * (room - room // 2)
-                    else:
-                        plain += " " * room
+                # makes of it (cut, padded, the cell's style over the whole cell), without making a Text:
+                # most cells of every table, on every frame that redraws rows
+                plain = fit(plain, w, justify)
                 segments.append(Segment(pad))
                 segments.append(Segment(plain, console.get_style(style)) if style else Segment(plain))
                 segments.append(Segment(pad))

@@ -25,16 +25,29 @@ def _compact(cell: Text, shared: dict[Any, Any]) -> Cell:
     a column of 10,000 rows mostly repeats a few values such as "on", "–" or "-@all")."""
     if cell._spans:
         return cell
-    style = cell.style
-    justify = cell.justify
-    plain = cell.plain
-    if not style and justify in (None, "default", "left"):
-        out: Cell = plain
-    else:
-        out = (plain, str(style), justify)
-    if len(plain) <= 24:
-        return shared.setdefault(out, out)
-    return out
+    return _stored(cell.plain, str(cell.style) if cell.style else "", cell.justify, shared)
+
+
+def _stored(plain: str, style: str, justify: str | None, shared: dict[Any, Any]) -> Cell:
+    """`plain` alone when it is drawn unstyled and left-aligned, else `(plain, style, justify)`; a short one
+    is taken from `shared` when an equal one is there."""
+    out: Cell = (plain, style, justify) if style or justify not in (None, "default", "left") else plain
+    return shared.setdefault(out, out) if len(plain) <= 24 else out
+
+
+def fit(plain: str, width: int, justify: str | None) -> str:
+    """A one-line cell of one-cell characters cut to `width` with an ellipsis and padded by `justify`, as
+    Rich's `Text.truncate(overflow="ellipsis")` and `pad_left`/`pad_right` make it (`width` ≥ 1)."""
+    if len(plain) > width:
+        plain = plain[:width - 1] + "…"
+    room = width - len(plain)
+    if room <= 0:
+        return plain
+    if justify == "right":
+        return " " * room + plain
+    if justify == "center":
+        return " " * (room // 2) + plain + " " * (room - room // 2)
+    return plain + " " * room
 
 
 class StoredRow(tuple):  # type: ignore[type-arg]
@@ -55,13 +68,9 @@ def cell(value: Any, style: str = "", limit: int = 4000, justify: str | None = N
     """The stored form of `safe(value, style)`, made without the Text: a pane that formats thousands of rows
     (10,000 ACL users, ten cells each) spent most of that time making Text objects that `_compact` undid.
     Short cells are shared as `stored_row` shares them."""
-    plain = clean(value, limit)  # printable, one line: Text would strip nothing more
-    out: Cell = (plain, style, justify) if style or justify not in (None, "default", "left") else plain
-    if len(plain) <= 24:
-        if len(_SHARED) > 100_000:
-            _SHARED.clear()
-        return _SHARED.setdefault(out, out)
-    return out
+    if len(_SHARED) > 100_000:
+        _SHARED.clear()
+    return _stored(clean(value, limit), style, justify, _SHARED)  # printable, one line: Text strips nothing more
 
 
 def stored_row(cells: Sequence[Any]) -> StoredRow:
