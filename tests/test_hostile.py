@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -212,7 +211,6 @@ async def test_dragonfly_hostile_every_tab_and_detail() -> None:
 
 
 async def test_dragonfly_ten_thousand_denials_and_megabyte_values() -> None:
-    start = time.monotonic()
     data = dragonfly_data(denials=10_000)
     app = static_app("dragonfly", data)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -224,7 +222,6 @@ async def test_dragonfly_ten_thousand_denials_and_megabyte_values() -> None:
         await pilot.press("escape", "s", "v")
         await pilot.pause()
         assert_inert(app)
-    assert time.monotonic() - start < 60
 
 
 # -- CNPG -------------------------------------------------------------------------------------------------
@@ -602,9 +599,7 @@ def _lab_app(state: dict[str, Any]) -> Any:
 async def test_lab_dragonfly_pane_with_hostile_server(hostile_lab: dict[str, Any]) -> None:
     app = _lab_app(hostile_lab)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        start = time.monotonic()
         screen = await open_pane(pilot, "2")
-        assert time.monotonic() - start < 30, "the pane took too long with 10,000 denials and a 1 MB value"
         assert screen.error is None, screen.error
         names = screen.query_one("#users").visible_keys()
         assert set(HOSTILE_USERS) <= set(names) and "hostile-denied" in names
@@ -639,9 +634,7 @@ async def test_lab_dragonfly_pane_with_hostile_server(hostile_lab: dict[str, Any
 async def test_lab_rustfs_pane_with_hostile_server(hostile_lab: dict[str, Any]) -> None:
     app = _lab_app(hostile_lab)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        start = time.monotonic()
         screen = await open_pane(pilot, "4")
-        assert time.monotonic() - start < 30
         assert screen.error is None, screen.error
         assert set(WEIRD_BUCKETS) <= set(screen.query_one("#buckets").visible_keys())
         assert_inert(app, WEIRD_BUCKETS[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -183,9 +182,7 @@ async def test_thousands_of_buckets_list_first(monkeypatch: pytest.MonkeyPatch) 
     reprs: list[str] = []
     monkeypatch.setattr(BucketRow, "__repr__", lambda row: reprs.append(row.name) or row.name)
     async with app.run_test(size=SIZE) as pilot:
-        start = time.monotonic()
         screen = await _open(pilot)
-        assert time.monotonic() - start < 20
         table = screen.query_one("#buckets", FilterableTable)
         assert table.row_count == 3000 and _cells(screen, "#buckets", "bucket-00042")[1] == "…"
     # the workers handed the rows are described by name: Textual would repr() every row on the event loop
