@@ -67,9 +67,29 @@ def bucket_rows(rows: tuple[BucketRow, ...] | list[BucketRow],
     return out
 
 
+_PENDING_TAILS: dict[str, tuple[Cell, ...]] = {}
+"""Creation date -> the cells after the name of a bucket whose details are not loaded yet (all alike)."""
+_DATES: dict[Any, str] = {}
+
+
 def bucket_cells(r: BucketRow, top: int) -> StoredRow:
     """One bucket's cells, made in their stored form (5,000 buckets: no Text per cell); `top` = the largest
-    bucket size (the bar's scale)."""
+    bucket size (the bar's scale). A bucket listed but not yet counted differs from the others only by its
+    name and date: its other cells are made once per date."""
+    if r.objects is None and r.total_bytes is None and r.policy_present is None and r.versioning is None \
+            and not r.truncated and not r.error:
+        date = _date(r)
+        tail = _PENDING_TAILS.get(date)
+        if tail is None:
+            if len(_PENDING_TAILS) > 10_000:
+                _PENDING_TAILS.clear()
+            tail = _PENDING_TAILS[date] = full_bucket_cells(r, top)[1:]
+        return StoredRow((cell(r.name, "bold"), *tail))
+    return full_bucket_cells(r, top)
+
+
+def full_bucket_cells(r: BucketRow, top: int) -> StoredRow:
+    """bucket_cells, every cell made anew."""
     if r.error:
         return StoredRow((cell(r.name, "bold"), cell("?"), cell(""), cell(""), cell(_date(r)), cell("?"), cell("?"),
                           cell(r.error, "red", limit=80)))
@@ -83,7 +103,15 @@ def bucket_cells(r: BucketRow, top: int) -> StoredRow:
 
 
 def _date(r: BucketRow) -> str:
-    return r.created.strftime("%Y-%m-%d %H:%M") if r.created else "?"
+    if not r.created:
+        return "?"
+    key = (r.created, r.created.utcoffset())  # equal instants in other zones print otherwise
+    text = _DATES.get(key)
+    if text is None:
+        if len(_DATES) > 10_000:
+            _DATES.clear()
+        text = _DATES[key] = r.created.strftime("%Y-%m-%d %H:%M")
+    return text
 
 
 def user_rows(identity: IdentityView) -> list[tuple[str, tuple[Any, ...]]]:

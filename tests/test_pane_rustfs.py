@@ -176,6 +176,23 @@ def test_matrix_flags() -> None:
     assert rows["ai-system/obot"].flags == ("keys rejected: InvalidAccessKeyId",)
 
 
+def test_bucket_cells_of_listed_buckets_equal_cells_made_anew() -> None:
+    """A bucket whose details are not loaded shares its cells after the name with the buckets of the same
+    creation minute; each row is what full_bucket_cells makes of it, with dates in other zones too."""
+    from datetime import timedelta
+
+    from screens.rustfs_render import bucket_cells, full_bucket_cells
+
+    plus2 = timezone(timedelta(hours=2))
+    rows = [*BUCKETS, BucketRow("a", T0), BucketRow("b", T0), BucketRow("c", T0.astimezone(plus2)),
+            BucketRow("d", None), BucketRow("e", T0 + timedelta(minutes=1)), BucketRow("f", T0, versioning="Enabled"),
+            BucketRow("g", T0, policy_present=True), BucketRow("h", T0, truncated=True), BucketRow("i", T0, 0)]
+    for top in (0, 50 * GiB):
+        for row in rows:
+            assert bucket_cells(row, top) == full_bucket_cells(row, top), row
+    assert bucket_cells(rows[-7], 0)[4] != bucket_cells(rows[-8], 0)[4]  # 09:00 UTC is 11:00 at +02:00
+
+
 async def test_thousands_of_buckets_list_first(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = tuple(BucketRow(f"bucket-{i:05d}", T0) for i in range(3000))
     app = static_app(static_data(buckets=BucketsView(rows)))
