@@ -1,5 +1,5 @@
 """The lab's RustFS stand-in: moto's S3/IAM WSGI app behind a logging and fault-injecting
-middleware, served by werkzeug in threads. Adds RustFS's public `/health` endpoints."""
+middleware, served by waitress in threads with keep-alive. Adds RustFS's public `/health` endpoints."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from lab.faults import log_line, read_faults
 
 _ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+HANDLER_THREADS = 32
+HANG_S = 60.0
+"""A request under the "hang" fault is held this long at most, or until the fault is lifted."""
 
 
 def _xml_error(code: str, message: str, resource: str) -> bytes:
@@ -71,8 +72,10 @@ class S3Middleware:
             mode = faults.get("s3")
             if faults.get("s3_match") and faults["s3_match"] not in path_qs:
                 mode = None
-            if mode == "hang":
-                time.sleep(60)
+            if mode == "hang":  # held until the fault is lifted (at most HANG_S): its thread is free again
+                deadline = time.monotonic() + HANG_S
+                while time.monotonic() < deadline and read_faults(self.lab_dir).get("s3") == "hang":
+                    time.sleep(0.2)
             elif mode == "slow":
                 time.sleep(3)
             elif mode in ("500", 500):
@@ -94,27 +97,32 @@ class S3Middleware:
 
 
 class S3Server:
+    """moto behind the middleware, served by waitress: HTTP/1.1 with keep-alive, as RustFS answers. werkzeug's
+    development server (moto's own) closes every connection after one answer, so each S3/IAM request of the
+    lab paid a new TCP connection and a new server thread, a cost the real server does not have."""
+
     def __init__(self, lab_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
-        from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
-                                                   create_backend_app)
+        import logging
 
-        class _Quiet(MotoRequestHandler):
-            def log_request(self, *args: Any, **kwargs: Any) -> None:
-                pass
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from waitress.server import create_server
 
+        logging.getLogger("waitress").setLevel(logging.ERROR)  # "task queue depth" while faults hang requests
         app = S3Middleware(DomainDispatcherApplication(create_backend_app), lab_dir)
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_Quiet)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="s3", daemon=True)
+        # threads: requests of a "hang" fault each hold one until the fault is lifted
+        self.server: Any = create_server(app, host=host, port=port, threads=HANDLER_THREADS, ident="",
+                                         asyncore_use_poll=True, channel_timeout=120, expose_tracebacks=False)
+        self.thread = threading.Thread(target=self.server.run, name="s3", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return int(self.server.effective_port)
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.server.close()
 
 
 def serve_in_child(lab_dir: Path, timeout: float = 20.0) -> tuple[Any, int]:
