@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from checks.sources.kube_portforward import PortForward
 
 T = TypeVar("T")
+R = TypeVar("R")
 _IN_CLUSTER = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\..+)?$")
 _FATAL = ("unreachable", "timeout", "auth")
 
@@ -83,6 +84,8 @@ class Connections(SourceFactories):
         self._recent_epoch = -1
         self._kept: dict[Hashable, tuple[float, Any]] = {}
         """`kept` answers: key -> (when made, value)."""
+        self._last: dict[Hashable, Any] = {}
+        """`ahead` reads: key -> the last answer."""
         self._endpoints: dict[str, str] = {}
         for key, value in config.endpoints.items():
             host, _, port = key.rpartition(":")
@@ -125,6 +128,33 @@ class Connections(SourceFactories):
         value = load()
         self._kept[key] = (time.monotonic(), value)
         return value
+
+    def ahead(self, key: Hashable, read: Callable[[], T], run: Callable[[T], R]) -> R:
+        """`run(read())`, without waiting for `read` once it has answered before: `run` starts at once with the
+        last answer while `read` is made again, and when the new answer differs (or `read` fails) the run on
+        the old one is dropped and `run` is made with the new one (or the error raised). What is returned is
+        always `run` of what `read` answers now; only the wait for it is hidden. For a chain of requests that
+        waits on a Kubernetes read whose answer rarely changes (a Service's port and an admin Secret's keys):
+        on a busy API server that read is the chain's slowest step. An answer that is an exception is not run
+        ahead of its read. Not forgotten by `forget_cached()`: every answer is checked by the read made now."""
+        last = self._last.get(key)
+        if last is None or isinstance(last, BaseException):
+            fresh = read()
+            self._last[key] = fresh
+            return run(fresh)
+        with Tasks(max_workers=1) as pool:
+            reread = pool.submit(read)
+            try:
+                result, failure = run(last), None
+            except Exception as exc:  # the run on the last answer failed: only an error if that answer holds
+                result, failure = None, exc
+            fresh = reread.result()
+        self._last[key] = fresh
+        if fresh != last:
+            return run(fresh)
+        if failure is not None:
+            raise failure
+        return result  # type: ignore[return-value]
 
     def forget_cached(self) -> None:
         """Drop the short-lived caches (Kubernetes reads, `recent` and `kept` answers): an explicit reload reads

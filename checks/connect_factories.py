@@ -109,6 +109,7 @@ class SourceFactories:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def shared_read(conns: Any, key: Hashable, read: Callable[[], T]) -> T:
@@ -117,3 +118,10 @@ def shared_read(conns: Any, key: Hashable, read: Callable[[], T]) -> T:
     their sources with the same arguments, so a replay finds the call whichever pane made it."""
     recent = getattr(conns, "recent", None)
     return read() if recent is None else recent(key, read)
+
+
+def read_ahead(conns: Any, key: Hashable, read: Callable[[], T], run: Callable[[T], R]) -> R:
+    """`run(read())`, through `Connections.ahead` (run on the last answer while `read` is made again, made
+    again when that answer changed); in plain order for a connection object without it."""
+    ahead = getattr(conns, "ahead", None)
+    return run(read()) if ahead is None else ahead(key, read, run)  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from checks.connect_factories import read_ahead
 from checks.errors import SourceError
 from checks.tasks import Tasks
 
@@ -168,17 +169,29 @@ def _cnpg(conns: Any) -> Probe:
 
 
 def _rustfs(conns: Any) -> Probe:
-    ep = conns.rustfs_admin()
+    """ListBuckets and the admin API's list-users, at once, with the admin Secret's keys; from the second
+    time on without waiting for the Secret and Service to be read again (as the RustFS pane: `read_ahead`)."""
+    from checks.rustfs_iam import admin_endpoint
+
+    return read_ahead(conns, ("rustfs-admin",), lambda: admin_endpoint(conns), lambda ep: _rustfs_probe(conns, ep))
+
+
+def _rustfs_probe(conns: Any, ep: Any) -> Probe:
     from checks.rustfs_iam import admin_users
     from checks.rustfs_view import recent_buckets
 
-    listing = recent_buckets(conns, ep)  # the RustFS pane's listing when it asked within seconds
+    if isinstance(ep, SourceError):
+        raise ep
+    with Tasks(max_workers=1) as pool:
+        # the identity snapshot's list-users and the RustFS pane's listing when it asked within seconds
+        users = pool.submit(admin_users, conns, ep)
+        listing = recent_buckets(conns, ep)
     perms = [PermissionCheck("rustfs", "ListAllMyBuckets", listing.ok, "buckets tab, R7",
                              "" if listing.ok else f"{listing.code}: {listing.message}")]
     admin_ok: bool | None = None
     detail = ""
     try:
-        admin_users(conns, ep)  # the identity snapshot's list-users when the RustFS pane asked within seconds
+        users.result()
         admin_ok = True
     except SourceError as exc:
         admin_ok = False if exc.kind == "forbidden" else None

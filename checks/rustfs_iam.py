@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
 
-from checks.connect_factories import shared_read
+from checks.connect_factories import read_ahead, shared_read
 from checks.errors import SourceError
 from checks.redact import redact
 from checks.sources.rustfs_admin import RustfsAdmin, RustfsGroup, RustfsPolicy, RustfsUser
@@ -327,15 +327,28 @@ def load_iam(conns: Any, endpoint: Any = None) -> IamSnapshot:
 
 
 def _load_iam(conns: Any, ep: Any) -> IamSnapshot:
+    """By the RustFS admin API when the server has it (its list-users answers), else by the IAM API. From the
+    second time on, the snapshot does not wait for list-users: it is made with the API (and the users) that
+    answered last while list-users is asked again, and made again if that answer changed
+    (`Connections.ahead`)."""
     timeout = float(getattr(conns.config, "timeout", 5.0))
     admin = conns.rustfs_admin_client(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
-    try:
-        return _admin_snapshot(admin, admin_users(conns, ep, admin))
-    except SourceError as exc:
-        if exc.kind != "notfound":
-            raise
-    iam = conns.iam(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
-    return _iam_snapshot(iam)
+
+    def api() -> tuple[str, tuple[RustfsUser, ...]]:
+        try:
+            return "admin", admin_users(conns, ep, admin)
+        except SourceError as exc:
+            if exc.kind != "notfound":
+                raise
+        return "iam", ()
+
+    def snapshot(answer: tuple[str, tuple[RustfsUser, ...]]) -> IamSnapshot:
+        kind, users = answer
+        if kind == "admin":
+            return _admin_snapshot(admin, users)
+        return _iam_snapshot(conns.iam(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout))
+
+    return read_ahead(conns, ("rustfs-identity-api", ep.endpoint_url, ep.access_key), api, snapshot)
 
 
 @dataclass(frozen=True)
@@ -350,15 +363,22 @@ class AdminAccess:
     """An S3Source signed with the admin keys (None without the admin Secret)."""
 
 
-def try_admin(conns: Any, with_s3: Callable[[Any, Any], None] | None = None) -> AdminAccess:
+def admin_endpoint(conns: Any) -> Any:
+    """`conns.rustfs_admin()`, or the SourceError saying why there is no admin access (returned, not raised)."""
+    try:
+        return conns.rustfs_admin()
+    except SourceError as exc:
+        return exc
+
+
+def try_admin(conns: Any, with_s3: Callable[[Any, Any], None] | None = None, endpoint: Any = None) -> AdminAccess:
     """The admin S3 client and identity snapshot; never raises for missing/insufficient admin access.
 
     `with_s3(s3, endpoint)` is called with the admin S3 client as soon as it exists, before identity is read (the pane
-    lists the buckets meanwhile)."""
-    try:
-        ep = conns.rustfs_admin()
-    except SourceError as exc:
-        return AdminAccess(None, f"{exc.title}: {exc.message}")
+    lists the buckets meanwhile). `endpoint`: what `admin_endpoint` answered, when the caller has it."""
+    ep = admin_endpoint(conns) if endpoint is None else endpoint
+    if isinstance(ep, SourceError):
+        return AdminAccess(None, f"{ep.title}: {ep.message}")
     timeout = float(getattr(conns.config, "timeout", 5.0))
     s3 = conns.s3(ep.endpoint_url, ep.access_key, ep.secret_key, ep.region, timeout)
     if with_s3 is not None:

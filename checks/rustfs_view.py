@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from checks.connect_factories import shared_read
+from checks.connect_factories import read_ahead, shared_read
 from checks.errors import SourceError
 from checks.parsers.s3_policy import PolicyLintIssue, lint_policy
 from checks.sources.rustfs_admin import RustfsGroup
@@ -230,7 +230,15 @@ def identity_view(iam: IamSnapshot, apps: list[S3App]) -> IdentityView:
 
 
 def collect_rustfs(conns: Any) -> RustfsData:
-    """First pass of the pane: bucket names, identity; details and the matrix come later."""
+    """First pass of the pane: bucket names, identity; details and the matrix come later. From the second
+    time on, the S3 requests do not wait for the admin Secret and Service to be read again: they start with
+    the last ones while these are read, and are made again if they changed (`Connections.ahead`)."""
+    from checks.rustfs_iam import admin_endpoint
+
+    return read_ahead(conns, ("rustfs-admin",), lambda: admin_endpoint(conns), lambda ep: _collect_rustfs(conns, ep))
+
+
+def _collect_rustfs(conns: Any, endpoint: Any) -> RustfsData:
     from checks.rustfs_apps import find_s3_apps
     from checks.rustfs_iam import try_admin
 
@@ -245,7 +253,7 @@ def collect_rustfs(conns: Any) -> RustfsData:
         apps_future = pool.submit(apps_or_none)
         listing: list[Future[BucketsView]] = []
         admin = try_admin(conns, lambda s3, ep: listing.append(
-            pool.submit(list_bucket_rows, s3, lambda: recent_buckets(conns, ep))))
+            pool.submit(list_bucket_rows, s3, lambda: recent_buckets(conns, ep))), endpoint)
         buckets = listing[0].result() if listing else BucketsView((), admin.reason)
         if admin.iam is None:
             identity = IdentityView(error=admin.reason)

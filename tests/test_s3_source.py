@@ -235,3 +235,26 @@ def test_list_buckets_takes_the_fast_parse_with_the_same_answer(moto_server: Mot
     assert len(fast.value) >= 2
     denied = s3(moto_server, "good").list_buckets()
     assert not denied.ok and denied.code == "AccessDenied" and len(calls) == 1
+
+
+def test_a_listing_is_parsed_once_and_errors_sent_with_200_are_still_caught() -> None:
+    """botocore checks every S3 answer for an error sent with status 200 by parsing it into a tree; a listing
+    the fast parse takes skips that second parse, and anything else still gets the check (status -> 500)."""
+    from checks.sources.s3 import boto_client
+
+    client = boto_client("s3", endpoint_url=f"http://{LOOPBACK}:1", aws_access_key_id="a",
+                         aws_secret_access_key="b", region_name="us-east-1")
+    model = client.meta.service_model
+    error = b'<?xml version="1.0"?><Error><Code>InternalError</Code><Message>x</Message></Error>'
+
+    def emit(operation: str, body: bytes) -> tuple[dict, dict]:
+        response, custom = {"status_code": 200, "headers": {}, "body": body}, {}
+        client.meta.events.emit(f"before-parse.s3.{operation}", operation_model=model.operation_model(operation),
+                                response_dict=response, customized_response_dict=custom)
+        return response, custom
+
+    response, custom = emit("ListBuckets", LISTINGS["moto"].encode())
+    assert response["status_code"] == 200 and [b["Name"] for b in custom["Buckets"]] == ["loki", "bench-b00001"]
+    for operation in ("ListBuckets", "ListObjectsV2", "GetBucketVersioning"):
+        response, custom = emit(operation, error)
+        assert response["status_code"] == 500 and response["body"] == error and custom == {}, operation

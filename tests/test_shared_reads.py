@@ -195,3 +195,160 @@ def test_postgres_admin_reads_the_cluster_only_to_explain_a_missing_secret(lab: 
         assert "CNPG creates it only with spec.enableSuperuserAccess: true" in str(err.value.message)
     finally:
         conns.close()
+
+
+# -- a chain's gating read made alongside the chain (Connections.ahead) --------------------------------------
+
+def _conns_offline() -> Connections:
+    from checks.config import Config
+
+    return Connections(Config())
+
+
+def test_ahead_runs_on_the_last_answer_while_reading_again() -> None:
+    """The second time, `run` starts before `read` has answered (read waits for run to start: without the
+    overlap it would wait out its 10 s guard and the test fail); the answer is run's on what read answers."""
+    import threading
+
+    conns = _conns_offline()
+    started = threading.Event()
+    calls: list[str] = []
+
+    def run(value: str) -> str:
+        calls.append(f"run {value}")
+        started.set()
+        return value.upper()
+
+    assert conns.ahead("k", lambda: "a", run) == "A" and calls == ["run a"]
+    overlapped: list[bool] = []
+
+    def read_after_run() -> str:
+        overlapped.append(started.wait(10))
+        return "a"
+
+    started.clear()
+    assert conns.ahead("k", read_after_run, run) == "A"
+    assert overlapped == [True] and calls == ["run a", "run a"]
+
+
+def test_ahead_runs_again_when_the_answer_changed_or_fails() -> None:
+    conns = _conns_offline()
+    seen: list[str] = []
+
+    def run(value: str) -> str:
+        seen.append(value)
+        if value == "bad":
+            raise SourceError("s3", "Denied", "bad keys")
+        return value
+
+    assert conns.ahead("k", lambda: "old", run) == "old"
+    assert conns.ahead("k", lambda: "new", run) == "new" and seen == ["old", "old", "new"]  # never the old answer
+    with pytest.raises(SourceError, match="bad keys"):  # the keys now read are refused: so is the refresh
+        conns.ahead("k", lambda: "bad", run)
+    assert seen[-2:] == ["new", "bad"]
+    assert conns.ahead("k", lambda: "good", run) == "good"  # the failed run on "bad" was dropped: ran again
+    assert seen[-2:] == ["bad", "good"]
+
+    def unreadable() -> str:
+        raise SourceError("kubernetes", "Unreachable", "no API server", kind="unreachable")
+
+    with pytest.raises(SourceError, match="no API server"):  # the read's failure is the refresh's
+        conns.ahead("k", unreadable, run)
+    errors: list[Any] = []
+    boom = SourceError("s3", "No admin Secret", "missing")
+    assert conns.ahead("e", lambda: boom, lambda v: errors.append(v) or "shown") == "shown"
+    assert conns.ahead("e", lambda: "found", lambda v: errors.append(v) or "shown") == "shown"
+    assert errors == [boom, "found"]  # an answer that is an error is not run ahead of the read
+
+
+def test_rustfs_pane_runs_ahead_of_the_admin_secret_and_never_shows_old_keys(lab: dict[str, Any],
+                                                                              lab_config: Any) -> None:
+    """On a refresh the pane's S3 requests start with the last admin endpoint while the Secret and Service are
+    read again; when the keys read now differ, what is shown is what they give."""
+    import dataclasses
+    import threading
+
+    from checks.rustfs_view import collect_rustfs
+
+    listed = threading.Event()
+    swap: dict[str, Any] = {}
+
+    class Watching(Connections):
+        def rustfs_admin(self) -> Any:
+            ep = super().rustfs_admin()
+            if swap.get("wait"):
+                swap["overlapped"] = listed.wait(10)  # without the overlap: the 10 s guard, then a failure
+            return swap.get("replace", lambda e: e)(ep)
+
+        def s3(self, *args: Any, **kwargs: Any) -> Any:
+            source = super().s3(*args, **kwargs)
+            listed.set()
+            return source
+
+    conns = Watching(lab_config)
+    try:
+        first = collect_rustfs(conns)
+        assert first.buckets.buckets and not first.buckets.error and not first.identity.error
+        listed.clear()
+        swap["wait"] = True
+        conns.forget_cached()  # `r`
+        again = collect_rustfs(conns)
+        assert swap["overlapped"] is True
+        assert [b.name for b in again.buckets.buckets] == [b.name for b in first.buckets.buckets]
+        assert again.identity.users == first.identity.users
+        swap["wait"] = False
+        swap["replace"] = lambda e: dataclasses.replace(e, secret_key=e.secret_key + "-rotated")
+        conns.forget_cached()
+        rotated = collect_rustfs(conns)  # ran ahead with the working keys; shows what the new ones give
+        assert not rotated.buckets.buckets and "SignatureDoesNotMatch" in rotated.buckets.error
+        assert rotated.identity.error
+        del swap["replace"]
+        conns.forget_cached()
+        assert [b.name for b in collect_rustfs(conns).buckets.buckets] == [b.name for b in first.buckets.buckets]
+    finally:
+        conns.close()
+
+
+def test_identity_snapshot_runs_ahead_of_the_admin_api_probe(lab: dict[str, Any], lab_config: Any) -> None:
+    """The lab's S3 server has no RustFS admin API (list-users: 404): the snapshot is read by the IAM API. The
+    second time, the IAM requests start before list-users has answered again (it waits for them: without the
+    overlap it would wait out its 10 s guard and the test fail), and the snapshot is the same."""
+    import threading
+
+    from checks.rustfs_iam import SOURCE_IAM, load_iam
+
+    asked_iam = threading.Event()
+    state: dict[str, Any] = {"wait": False}
+
+    class Probe:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def list_users(self) -> Any:
+            if state["wait"]:
+                state["overlapped"] = asked_iam.wait(10)
+            return self.real.list_users()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+    class Watching(Connections):
+        def rustfs_admin_client(self, *args: Any, **kwargs: Any) -> Any:
+            return Probe(super().rustfs_admin_client(*args, **kwargs))
+
+        def iam(self, *args: Any, **kwargs: Any) -> Any:
+            asked_iam.set()
+            return super().iam(*args, **kwargs)
+
+    conns = Watching(lab_config)
+    try:
+        first = load_iam(conns)
+        assert first.source == SOURCE_IAM and first.users
+        asked_iam.clear()
+        state["wait"] = True
+        conns.forget_cached()
+        again = load_iam(conns)
+        assert state["overlapped"] is True
+        assert again == first
+    finally:
+        conns.close()
