@@ -166,12 +166,13 @@ def list_bucket_rows(s3: S3Source, listed: Any = None) -> BucketsView:
 
 
 def load_bucket_details(s3: S3Source, rows: list[BucketRow] | tuple[BucketRow, ...],
-                        workers: int = 8, wait_turn: Callable[[], None] | None = None) -> list[BucketRow]:
+                        workers: int = 8, wait_turn: Callable[[], bool | None] | None = None) -> list[BucketRow]:
     """Second pass: object count, size, policy and versioning for `rows` (in parallel). `wait_turn()` is called
-    before each bucket's requests: a background load waits there while the user types (the TUI)."""
+    before each bucket's requests: a background load waits there while the user types (the TUI), and a bucket
+    is left as it is (not loaded) when it answers False (the pane was left)."""
     def one(row: BucketRow) -> BucketRow:
-        if wait_turn is not None:
-            wait_turn()
+        if wait_turn is not None and wait_turn() is False:
+            return row
         try:
             probe = s3.bucket_summary(row.name, max_pages=SUMMARY_MAX_PAGES, created=row.created)
         except SourceError as exc:

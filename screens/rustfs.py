@@ -180,7 +180,8 @@ class RustfsScreen(PaneScreen):
             self._details_running = False
         now = time.monotonic()
         for r in rows:
-            self._details[r.name] = (r, now if not r.error else now - DETAILS_TTL)  # a failed load is retried next refresh
+            if r.loaded:  # (a bucket skipped because the pane was left is loaded on the next visit)
+                self._details[r.name] = (r, now if not r.error else now - DETAILS_TTL)  # a failed load: next refresh
         if last or now_ or (now - self._rendered_at >= RENDER_EVERY and not self.user_typing()):
             self._render_buckets()
         elif self._render_timer is None:
@@ -194,11 +195,13 @@ class RustfsScreen(PaneScreen):
         else:
             self._render_buckets()
 
-    def _wait_turn(self) -> None:
+    def _wait_turn(self) -> bool:
         """Called by the detail loader's threads before each bucket: wait while the user types in a bar (the
-        loader's threads would take the GIL from each keystroke's redraw), or until the pane is left."""
+        loader's threads would take the GIL from each keystroke's redraw); False once the pane is left (the
+        bucket is not loaded now: the pane opened instead gets the machine, the next visit loads the rest)."""
         while self._visible and self.user_typing():
             time.sleep(0.05)
+        return self._visible
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-details",
           description="read each bucket's details")

@@ -250,6 +250,22 @@ async def test_background_loads_step_aside_while_the_user_types(monkeypatch: pyt
         assert renders == [1], "and so does the re-render"
 
 
+async def test_leaving_the_pane_stops_the_background_load_between_buckets() -> None:
+    """Once another pane is opened, the detail loader's next bucket is not read (`_wait_turn` answers False,
+    not after the chunk in flight), and a bucket left unread is not kept as loaded: the next visit reads it."""
+    rows = tuple(BucketRow(f"bucket-{i:05d}", T0) for i in range(3))
+    app = static_app(static_data(buckets=BucketsView(rows)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        assert screen._wait_turn() is True
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.screen is not screen and screen._wait_turn() is False
+        loaded = BucketRow("bucket-00000", T0, 3, 600, False, "Disabled")
+        screen._merge_details([loaded, rows[1]], last=True)
+        assert set(screen._details) == {"bucket-00000"}
+
+
 async def test_hostile_server_text_is_literal() -> None:
     app = static_app(static_data(identity=static_identity("[bold]x[/bold]\x1b[31m")))
     async with app.run_test(size=SIZE) as pilot:

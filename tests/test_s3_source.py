@@ -108,6 +108,9 @@ def test_bucket_details_wait_their_turn_before_each_bucket(moto_server: MotoServ
     assert len(turns) == 2
     assert got == load_bucket_details(src, rows, workers=2)
     assert got[0].objects == 3 and got[0].total_bytes == 600
+    # a bucket whose turn answers False (the pane was left) is not read: handed back as it was, not loaded
+    skipped = load_bucket_details(src, rows, workers=2, wait_turn=lambda: False)
+    assert skipped == rows and not any(r.loaded for r in skipped)
 
 
 def test_closed_port_is_unreachable(closed_port: int) -> None:
