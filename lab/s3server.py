@@ -52,6 +52,9 @@ class S3Middleware:
         self.lab_dir = lab_dir
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # moto checks signatures over the path as it arrived (RAW_URI, as werkzeug and gunicorn name it; waitress
+        # gives it as REQUEST_URI): decoded, a key such as "a%1Bb" would be signed one way and checked another
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
         method = environ.get("REQUEST_METHOD", "")
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")

@@ -261,3 +261,57 @@ def test_a_listing_is_parsed_once_and_errors_sent_with_200_are_still_caught() ->
     for operation in ("ListBuckets", "ListObjectsV2", "GetBucketVersioning"):
         response, custom = emit(operation, error)
         assert response["status_code"] == 500 and response["body"] == error and custom == {}, operation
+
+
+# -- bucket details by signed GETs (S3Source._signed_get) ------------------------------------------------------
+
+def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServer) -> None:
+    """The details the pane's loader reads, through moto: counts over pages, the page limit, a policy and
+    versioning set, the server's error codes; the counts equal what boto3's own client lists."""
+    import json
+
+    import boto3
+
+    ak, sk = moto_server.keys["admin"]
+    admin = boto3.session.Session().client("s3", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
+                                           aws_secret_access_key=sk, region_name="us-east-1")
+    name = "details-probe"
+    admin.create_bucket(Bucket=name)
+    try:
+        for i in range(5):
+            admin.put_object(Bucket=name, Key=f"k/{i}", Body=b"x" * (10 + i))
+        src = s3(moto_server, "admin")
+        plain = src.bucket_summary(name, created=None)
+        assert plain.ok and (plain.value.objects, plain.value.total_bytes) == (5, 60)
+        assert plain.value.policy_present is False and plain.value.versioning == "Disabled"
+        assert plain.value.created is not None and not plain.value.truncated
+        listed = admin.list_objects_v2(Bucket=name)["Contents"]
+        assert plain.value.total_bytes == sum(o["Size"] for o in listed)
+        paged = src.bucket_summary(name, page_size=2)
+        assert (paged.value.objects, paged.value.total_bytes, paged.value.truncated) == (5, 60, False)
+        cut = src.bucket_summary(name, max_pages=2, page_size=2)
+        assert (cut.value.objects, cut.value.total_bytes, cut.value.truncated) == (4, 46, True)
+        admin.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        admin.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}]}))
+        settings = src.bucket_summary(name).value
+        assert settings.policy_present is True and settings.versioning == "Enabled"
+    finally:
+        admin.delete_bucket_policy(Bucket=name)
+        for v in admin.list_object_versions(Bucket=name).get("Versions", []):
+            admin.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
+        admin.delete_bucket(Bucket=name)
+    denied = s3(moto_server, "good").bucket_summary(OTHER_BUCKET)
+    assert not denied.ok and denied.code == "AccessDenied" and denied.http_status == 403
+    assert denied.operation == "ListObjectsV2"
+    missing = s3(moto_server, "admin").bucket_summary("no-such-bucket")
+    assert not missing.ok and missing.code == "NoSuchBucket" and missing.http_status == 404
+
+
+def test_bucket_summary_transport_failures(closed_port: int, silent_port: int) -> None:
+    with pytest.raises(SourceError) as err:
+        S3Source(f"http://{LOOPBACK}:{closed_port}", "ak", "sk", timeout=2).bucket_summary("b")
+    assert err.value.kind == "unreachable" and err.value.system == "s3"
+    with pytest.raises(SourceError) as err:
+        S3Source(f"http://{LOOPBACK}:{silent_port}", "ak", "sk", timeout=1).bucket_summary("b")
+    assert err.value.kind == "timeout" and "did not answer within 1s" in err.value.message
