@@ -9,6 +9,8 @@
   meanwhile, the reload's wall time, and the longest single loop callback (wall, UI-thread CPU);
   `stall_max_s` is the worst of them (also `stall_first_max_s` for the first visits, when the client
   libraries load);
+- `list_buckets_s`: per pane whose first visit listed buckets, the longest S3 ListBuckets call in it (request,
+  the lab's server answering, our parse);
 - `filter_s`: per pane, seconds from each filter keystroke to the table re-rendered (`/` then 3 keys);
 - `peak_rss_mb`: the process's peak RSS (getrusage) after all that;
 - stress, after `peak_rss_mb` is taken: every pane reloading at once (`refresh_s`, `stall_all_max_s`,
@@ -136,6 +138,25 @@ async def until(cond: Any, timeout: float = 120.0, frame: bool = True) -> float:
     return FRAMES[-1]
 
 
+def time_list_buckets() -> list[float]:
+    """Seconds each S3Source.list_buckets call took (the request, the lab's S3 server answering, our parse):
+    the part of the RustFS pane's first visit that is the server's."""
+    from checks.sources.s3 import S3Source
+
+    took: list[float] = []
+    original = S3Source.list_buckets
+
+    def list_buckets(self: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(self)
+        finally:
+            took.append(time.perf_counter() - start)
+
+    S3Source.list_buckets = list_buckets  # type: ignore[method-assign]
+    return took
+
+
 def key(app: Any, name: str, char: str | None = None) -> None:
     """Deliver one key press as the terminal driver does."""
     from textual import events
@@ -156,6 +177,8 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
     ticker = Ticker()
     monitor = LoopMonitor()
     hook_frames()
+    listings = time_list_buckets()
+    out["list_buckets_s"] = {}
     async with app.run_test(size=(140, 45)) as pilot:
         ticker.start()
         screens = {"overview": app.screen}
@@ -167,11 +190,14 @@ async def run(config_path: str, kubeconfig: str) -> dict[str, Any]:
             # each first visit reads the cluster afresh: answers another pane read within the last seconds
             # (e.g. the Overview's ListBuckets of 5,000 buckets) are otherwise reused or not, by timing alone
             app.conns.forget_cached()
+            listings.clear()
             start = time.perf_counter()
             key(app, k, k)
             await until(lambda: getattr(app.screen, "PANE", "") == pane)
             screens[pane] = app.screen
             out["populate_s"][pane] = await until(lambda: shown(screens[pane])) - start
+            if listings:
+                out["list_buckets_s"][pane] = max(listings)
             await pilot.pause()
             mark(pane)
         out["stall_first_max_s"] = ticker.stop()

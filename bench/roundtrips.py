@@ -8,7 +8,6 @@ PostgreSQL log (the lab logs every statement), and the lab API's kube-requests.l
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable

@@ -269,6 +269,7 @@ def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServ
     """The details the pane's loader reads, through moto: counts over pages, the page limit, a policy and
     versioning set, the server's error codes; the counts equal what boto3's own client lists."""
     import json
+    from urllib.parse import unquote
 
     import boto3
 
@@ -278,8 +279,8 @@ def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServ
     name = "details-probe"
     admin.create_bucket(Bucket=name)
     try:
-        for i in range(5):
-            admin.put_object(Bucket=name, Key=f"k/{i}", Body=b"x" * (10 + i))
+        for i in range(5):  # one key XML 1.0 cannot hold unless URL-encoded (ESC)
+            admin.put_object(Bucket=name, Key=f"k/{i}" + ("\x1b[31m<&>" if i == 4 else ""), Body=b"x" * (10 + i))
         src = s3(moto_server, "admin")
         plain = src.bucket_summary(name, created=None)
         assert plain.ok and (plain.value.objects, plain.value.total_bytes) == (5, 60)
@@ -291,16 +292,18 @@ def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServ
         assert (paged.value.objects, paged.value.total_bytes, paged.value.truncated) == (5, 60, False)
         cut = src.bucket_summary(name, max_pages=2, page_size=2)
         assert (cut.value.objects, cut.value.total_bytes, cut.value.truncated) == (4, 46, True)
-        admin.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        admin.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}]}))
-        settings = src.bucket_summary(name).value
-        assert settings.policy_present is True and settings.versioning == "Enabled"
+        admin.create_bucket(Bucket="details-settings")
+        admin.put_bucket_versioning(Bucket="details-settings", VersioningConfiguration={"Status": "Enabled"})
+        admin.put_bucket_policy(Bucket="details-settings", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::details-settings/*"}]}))
+        settings = src.bucket_summary("details-settings").value
+        assert settings.policy_present is True and settings.versioning == "Enabled" and settings.objects == 0
     finally:
-        admin.delete_bucket_policy(Bucket=name)
-        for v in admin.list_object_versions(Bucket=name).get("Versions", []):
-            admin.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
-        admin.delete_bucket(Bucket=name)
+        for bucket in (name, "details-settings"):
+            for o in admin.list_objects_v2(Bucket=bucket, EncodingType="url").get("Contents", []):
+                admin.delete_object(Bucket=bucket, Key=unquote(o["Key"]))
+            admin.delete_bucket(Bucket=bucket)
     denied = s3(moto_server, "good").bucket_summary(OTHER_BUCKET)
     assert not denied.ok and denied.code == "AccessDenied" and denied.http_status == 403
     assert denied.operation == "ListObjectsV2"

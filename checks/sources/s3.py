@@ -424,7 +424,8 @@ class S3Source:
                 if page == max_pages:
                     truncated = True
                     break
-                query = "list-type=2" + (f"&max-keys={int(page_size)}" if page_size else "") + (
+                # keys URL-encoded in the answer, as botocore asks too: a key may hold characters XML cannot
+                query = "encoding-type=url&list-type=2" + (f"&max-keys={int(page_size)}" if page_size else "") + (
                     f"&continuation-token={quote(token, safe='-_.~')}" if token else "")
                 root = self._signed_get("ListObjectsV2", name, query)
                 token, more = None, False
