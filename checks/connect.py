@@ -325,15 +325,22 @@ class Connections(SourceFactories):
                 name = sorted(d.name for d in found)[0] if found else "dragonfly"
             return self._service_port(ns, name, 6379, "redis")
 
-        with Tasks(max_workers=1) as pool:  # the Service while the Secret is read: one API round trip less
-            service = pool.submit(service_port)
-            values, sns, sname = self._secret_values("dragonfly", cfg.admin_secret, ns, (cfg.admin_password_key,),
-                                                     "dragonfly.admin_secret / dragonfly.admin_password_key")
-            port, _ = service.result()
+        (values, sns, sname), (port, _) = self._secret_with_service(
+            service_port, "dragonfly", cfg.admin_secret, ns, (cfg.admin_password_key,),
+            "dragonfly.admin_secret / dragonfly.admin_password_key")
         assert name is not None
         host, local_port = self.resolve(f"{name}.{ns}.svc", port)
         return RedisEndpoint(host, local_port, cfg.admin_username, values[cfg.admin_password_key],
                              f"{name}.{ns}.svc:{port}", SecretRef(sns, sname, cfg.admin_password_key))
+
+    def _secret_with_service(self, service: Callable[[], tuple[int, bool]], *secret: Any
+                             ) -> tuple[tuple[dict[str, str], str, str], tuple[int, bool]]:
+        """`_secret_values(*secret)` and `service()` (a `_service_port` answer) together: the Service is read
+        while the Secret is, one API round trip less."""
+        with Tasks(max_workers=1) as pool:
+            port = pool.submit(service)
+            values = self._secret_values(*secret)
+            return values, port.result()
 
     def postgres_admin(self, namespace: str, cluster: str) -> PostgresEndpoint:
         """Superuser access to a CNPG cluster through `<cluster>-rw` and `<cluster>-superuser`."""
@@ -362,11 +369,9 @@ class Connections(SourceFactories):
         cfg = self.config.rustfs
         ns, name = _split_ref(cfg.service, "storage")
         keys = "rustfs.admin_secret / rustfs.access_key_key / rustfs.secret_key_key"
-        with Tasks(max_workers=1) as pool:  # the Service while the Secret is read: one API round trip less
-            service = pool.submit(self._service_port, ns, name, 9000, "s3", "api", "http")
-            values, sns, sname = self._secret_values("s3", cfg.admin_secret, ns,
-                                                     (cfg.access_key_key, cfg.secret_key_key), keys)
-            port, exists = service.result()
+        (values, sns, sname), (port, exists) = self._secret_with_service(
+            lambda: self._service_port(ns, name, 9000, "s3", "api", "http"),
+            "s3", cfg.admin_secret, ns, (cfg.access_key_key, cfg.secret_key_key), keys)
         if not exists:
             raise SourceError("s3", "RustFS Service missing", f"Service {ns}/{name} not found; set rustfs.service "
                               "in the config", kind="notfound")

@@ -8,10 +8,11 @@ from typing import Any
 from rich.text import Text
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.")
-_MAX = 4000
+MAX_CHARS = 4000
+"""The longest server text shown (`clean`, `safe`, table cells): the rest is cut."""
 
 
-def clean(value: Any, limit: int = _MAX, multiline: bool = False) -> str:
+def clean(value: Any, limit: int = MAX_CHARS, multiline: bool = False) -> str:
     """Printable text: bytes decoded with replacement, ANSI and control characters made visible.
 
     `multiline` keeps line breaks (for fixes and evidence shown in a text box, never in a table cell).
@@ -32,7 +33,7 @@ def _cut(text: str, limit: int) -> str:
     return text[:limit] + (f"… ({more} more chars)" if limit >= 1000 else "…")
 
 
-def safe(value: Any, style: str = "", limit: int = _MAX) -> Text:
+def safe(value: Any, style: str = "", limit: int = MAX_CHARS) -> Text:
     """A Text that renders the value literally ('[bold]' stays '[bold]')."""
     return Text(clean(value, limit), style=style)
 

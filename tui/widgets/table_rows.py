@@ -13,7 +13,7 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 
-from tui.safe import clean, safe
+from tui.safe import MAX_CHARS, clean, safe
 
 Cell = Any
 """A stored cell: `str` (plain, unstyled), `(plain, style, justify)` (one style over the whole cell) or a
@@ -64,7 +64,7 @@ def _store(cells: Sequence[Any], shared: dict[Any, Any]) -> StoredRow:
     return StoredRow(_compact(c if isinstance(c, Text) else safe(c), shared) for c in cells)
 
 
-def cell(value: Any, style: str = "", limit: int = 4000, justify: str | None = None) -> Cell:
+def cell(value: Any, style: str = "", limit: int = MAX_CHARS, justify: str | None = None) -> Cell:
     """The stored form of `safe(value, style)`, made without the Text: a pane that formats thousands of rows
     (10,000 ACL users, ten cells each) spent most of that time making Text objects that `_compact` undid.
     Short cells are shared as `stored_row` shares them."""
