@@ -60,6 +60,8 @@ class RustfsScreen(PaneScreen):
         """Bucket name -> (row, bar scale, cells): each bucket is formatted once (rustfs_render.bucket_rows)."""
         self._rendered_at = 0.0
         self._render_timer: Any = None
+        self._ready: tuple[list[BucketRow], Any] | None = None
+        """Rows and their prepared table rows, made by `fetch` in its thread for the render that follows."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="s3-summary")
@@ -90,8 +92,9 @@ class RustfsScreen(PaneScreen):
         from checks.rustfs_view import collect_rustfs
 
         data = collect_rustfs(self.app.conns)  # type: ignore[attr-defined]
-        if len(data.buckets.buckets) > PREPARE_INLINE:  # format the listing here, in the fetch worker: the
-            bucket_rows(data.buckets.buckets, self._bucket_cells)  # render finds every new row in the memo
+        if len(data.buckets.buckets) > PREPARE_INLINE:  # the table's rows made here, in the fetch's thread: the
+            rows = [self._row(r) for r in data.buckets.buckets]  # render swaps them in (unless details came since)
+            self._ready = (rows, FilterableTable.prepare(bucket_rows(rows, self._bucket_cells)))
         return data
 
     def show_data(self, data: RustfsData) -> None:
@@ -153,8 +156,13 @@ class RustfsScreen(PaneScreen):
         rows = [self._row(r) for r in self._bucket_names]
         if len(self._bucket_cells) > 2 * len(rows) + 100:  # buckets that are gone
             self._bucket_cells.clear()
-        if len(rows) > PREPARE_INLINE:
-            self._prepare_buckets(rows)  # thousands of buckets: their cells are made in a thread
+        ready, self._ready = self._ready, None
+        if len(rows) > PREPARE_INLINE:  # thousands of buckets: their cells are made in a thread
+            if ready is not None and len(ready[0]) == len(rows) and all(a is b for a, b in zip(ready[0], rows)):
+                self.workers.cancel_group(self, "rustfs-render")  # an older render's rows must not come after
+                self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, ready[1])  # the fetch's
+            else:
+                self._prepare_buckets(rows)
         else:
             self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows, self._bucket_cells))
         missing = sum(1 for r in rows if not r.loaded)

@@ -266,6 +266,38 @@ async def test_leaving_the_pane_stops_the_background_load_between_buckets() -> N
         assert set(screen._details) == {"bucket-00000"}
 
 
+async def test_rows_made_by_the_fetch_are_swapped_in_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of buckets: the fetch's thread makes the table's rows and the render swaps them in on the spot
+    (one layout, no render worker); when details arrived in between, the render makes them again in a worker."""
+    from screens import rustfs
+    from screens.rustfs_render import bucket_rows
+
+    rows = tuple(BucketRow(f"bucket-{i:05d}", T0) for i in range(rustfs.PREPARE_INLINE + 50))
+    app = static_app(static_data(buckets=BucketsView(rows)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        table = screen.query_one("#buckets", FilterableTable)
+        started: list[int] = []
+        original = screen._prepare_buckets
+        monkeypatch.setattr(screen, "_prepare_buckets", lambda r: started.append(len(r)) or original(r))
+
+        def fetched() -> None:  # what fetch() leaves for the render
+            made = [screen._row(r) for r in screen._bucket_names]
+            screen._ready = (made, FilterableTable.prepare(bucket_rows(made, screen._bucket_cells)))
+
+        table.set_rows(rustfs.BUCKET_COLUMNS, [])
+        fetched()
+        screen._render_buckets()
+        assert table.row_count == len(rows) and started == [] and screen._ready is None
+        table.set_rows(rustfs.BUCKET_COLUMNS, [])
+        fetched()
+        screen._merge_details([BucketRow("bucket-00003", T0, 3, 600, False, "Disabled")], now_=True)
+        assert started == [len(rows)]  # bucket-00003 is no longer the row the fetch formatted
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.row_count == len(rows) and _cells(screen, "#buckets", "bucket-00003")[1] == "3"
+
+
 async def test_hostile_server_text_is_literal() -> None:
     app = static_app(static_data(identity=static_identity("[bold]x[/bold]\x1b[31m")))
     async with app.run_test(size=SIZE) as pilot:
@@ -286,6 +318,29 @@ def _secrets(state: dict[str, Any]) -> list[str]:
     plan = plan_of(state)
     return list(state["_secrets"]) + [plan["s3_admin"]["secret_key"]] + \
         [k["secret_key"] + "\n" for k in plan["s3_keys"].values()]
+
+
+async def test_lab_fetch_makes_the_rows_the_first_render_shows(lab: dict[str, Any],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the real fetch (as with thousands of buckets: the limit lowered to the lab's 4), the rows are in
+    the table when show_data returns, not after a render worker."""
+    from screens import rustfs
+
+    monkeypatch.setattr(rustfs, "PREPARE_INLINE", 1)
+    shown: list[int] = []
+    original = rustfs.RustfsScreen.show_data
+
+    def show_data(self: Any, data: Any) -> None:
+        original(self, data)
+        shown.append(self.query_one("#buckets", FilterableTable).row_count)
+
+    monkeypatch.setattr(rustfs.RustfsScreen, "show_data", show_data)
+    app = _lab_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        assert screen.error is None, screen.error
+        assert shown[:1] == [4]
+        assert _cells(screen, "#buckets", "loki")[1] == str(len(OBJECTS["loki"]))  # the counts came after
 
 
 async def test_lab_buckets_identity_matrix(lab: dict[str, Any]) -> None:
