@@ -10,6 +10,7 @@ no status either.
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -254,27 +255,45 @@ def _policy_name(p: dict[str, Any]) -> str:
     return str(p.get("Arn") or "").rpartition("/")[2]  # arn:aws:iam::ACCOUNT:policy/PATH/NAME
 
 
+_LAST_USERS: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
+"""IAM adapter -> the user names of its last snapshot (kept beside it, not on it: a capture records what is
+asked of a source)."""
+
+
 def _iam_snapshot_details(iam: IamApiAdapter) -> IamSnapshot:
+    """GetAccountAuthorizationDetails, then each user's access keys. The keys of the users of the last snapshot
+    are asked for while GetAccountAuthorizationDetails is read (every key is read now; a user that is new is
+    asked for after it, one that is gone is dropped): the snapshot is one round of requests, not two."""
     users: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     policies: list[dict[str, Any]] = []
-    marker = None
-    for _ in range(100):
-        resp = iam._call("get_account_authorization_details", Filter=["User", "Group", "LocalManagedPolicy"],
-                         **({"Marker": marker} if marker else {}))
-        users += resp.get("UserDetailList", [])
-        groups += resp.get("GroupDetailList", [])
-        policies += resp.get("Policies", [])
-        if not resp.get("IsTruncated"):
-            break
-        marker = resp.get("Marker")
-    else:
-        raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: too many pages", kind="error")
-    if any(not isinstance(u.get("UserName"), str) for u in users):
-        raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: a user without a name")
-    names = sorted(u["UserName"] for u in users)
+    try:
+        guess = _LAST_USERS.get(iam, ())
+    except TypeError:  # not weak-referenceable
+        guess = ()
     with Tasks(max_workers=8) as pool:
-        keys_per_user = list(pool.map(iam.access_keys, names))
+        early = {name: pool.submit(iam.access_keys, name) for name in guess}
+        marker = None
+        for _ in range(100):
+            resp = iam._call("get_account_authorization_details", Filter=["User", "Group", "LocalManagedPolicy"],
+                             **({"Marker": marker} if marker else {}))
+            users += resp.get("UserDetailList", [])
+            groups += resp.get("GroupDetailList", [])
+            policies += resp.get("Policies", [])
+            if not resp.get("IsTruncated"):
+                break
+            marker = resp.get("Marker")
+        else:
+            raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: too many pages", kind="error")
+        if any(not isinstance(u.get("UserName"), str) for u in users):
+            raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: a user without a name")
+        names = sorted(u["UserName"] for u in users)
+        later = {name: pool.submit(iam.access_keys, name) for name in names if name not in early}
+        keys_per_user = [(early.get(name) or later[name]).result() for name in names]
+    try:
+        _LAST_USERS[iam] = tuple(names)
+    except TypeError:
+        pass
     by_name = {u["UserName"]: u for u in users}
     members: dict[str, list[str]] = {}
     for u in users:  # in the server's order, as GetGroup lists a group's users

@@ -352,3 +352,58 @@ def test_identity_snapshot_runs_ahead_of_the_admin_api_probe(lab: dict[str, Any]
         assert again == first
     finally:
         conns.close()
+
+
+def test_identity_keys_are_asked_for_while_the_users_are_read(lab: dict[str, Any], lab_config: Any) -> None:
+    """The second snapshot asks for the last snapshot's users' keys while GetAccountAuthorizationDetails is read
+    (it waits for a key request to start: without the overlap it waits out its 10 s guard and the test fails);
+    a user missing from the guess is still read, one that is gone is dropped; the snapshot equals the first."""
+    import threading
+
+    from checks import rustfs_iam
+    from checks.rustfs_iam import load_iam
+
+    asked_keys = threading.Event()
+    state: dict[str, Any] = {"wait": False, "asked": []}
+
+    class Watched:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def _call(self, operation: str, **kwargs: Any) -> Any:
+            if operation == "get_account_authorization_details" and state["wait"]:
+                state["overlapped"] = asked_keys.wait(10)
+            return self.real._call(operation, **kwargs)
+
+        def access_keys(self, user: str) -> Any:
+            state["asked"].append(user)
+            asked_keys.set()
+            return self.real.access_keys(user)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+    class Watching(Connections):
+        watched: Any = None
+
+        def iam(self, *args: Any, **kwargs: Any) -> Any:
+            if self.watched is None:
+                self.watched = Watched(super().iam(*args, **kwargs))
+            return self.watched
+
+    conns = Watching(lab_config)
+    try:
+        first = load_iam(conns)
+        names = tuple(sorted(u.access_key for u in first.users))
+        assert rustfs_iam._LAST_USERS[conns.watched] == names
+        rustfs_iam._LAST_USERS[conns.watched] = (*names[1:], "ghost-user")  # one user new, one gone since
+        asked_keys.clear()
+        state.update(wait=True, asked=[])
+        conns.forget_cached()
+        again = load_iam(conns)
+        assert state["overlapped"] is True
+        assert again == first
+        assert sorted(state["asked"]) == sorted((*names, "ghost-user"))
+        assert rustfs_iam._LAST_USERS[conns.watched] == names
+    finally:
+        conns.close()
