@@ -16,6 +16,8 @@ from lab.faults import log_line, read_faults
 
 _ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 HANDLER_THREADS = 32
+MAX_CONNECTIONS = 4000
+"""Open connections the lab's S3 server accepts (file descriptors: the soft limit is raised to fit)."""
 HANG_S = 60.0
 """A request under the "hang" fault is held this long at most, or until the fault is lifted."""
 
@@ -112,9 +114,12 @@ class S3Server:
 
         logging.getLogger("waitress").setLevel(logging.ERROR)  # "task queue depth" while faults hang requests
         app = S3Middleware(DomainDispatcherApplication(create_backend_app), lab_dir)
-        # threads: requests of a "hang" fault each hold one until the fault is lifted
+        # threads: requests of a "hang" fault each hold one until the fault is lifted. connection_limit: waitress
+        # stops accepting at 100 open connections by default, and each client keeps its pool's connections
+        # open (a test session makes hundreds of clients): idle ones are closed after channel_timeout instead
         self.server: Any = create_server(app, host=host, port=port, threads=HANDLER_THREADS, ident="",
-                                         asyncore_use_poll=True, channel_timeout=120, expose_tracebacks=False)
+                                         asyncore_use_poll=True, connection_limit=MAX_CONNECTIONS,
+                                         channel_timeout=60, cleanup_interval=10, expose_tracebacks=False)
         self.thread = threading.Thread(target=self.server.run, name="s3", daemon=True)
 
     @property
@@ -164,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--ready", required=True, type=Path)
     args = parser.parse_args(argv)
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = MAX_CONNECTIONS + 256
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
     server = S3Server(args.dir.resolve())
     server.start()
     stop = threading.Event()
