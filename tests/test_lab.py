@@ -332,21 +332,21 @@ def test_prometheus_rules_scrape_and_alerts(lab: dict[str, Any]) -> None:
 def test_lab_s3_keeps_connections_open_and_takes_many(lab: dict[str, Any]) -> None:
     """The lab's S3 server answers HTTP/1.1 with keep-alive, as RustFS does, and still accepts connections while
     hundreds are held open (each client keeps its pool's: waitress alone stops accepting at 100)."""
-    import socket
+    import http.client
     from urllib.parse import urlsplit
 
     url = urlsplit(lab["s3"]["url"])
     held = []
     try:
         for _ in range(300):
-            s = socket.create_connection((url.hostname, url.port), timeout=10)
-            held.append(s)
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: lab\r\n\r\n")
-            answer = s.recv(4096)
-            assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" not in answer.lower()
-        s = held[0]  # the first connection is still open: a second request on it
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: lab\r\n\r\n")
-        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            held.append(conn)
+            conn.request("GET", "/health")
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.read() and not resp.will_close
+        conn = held[0]  # the first connection is still open: a second request on it
+        conn.request("GET", "/health")
+        assert conn.getresponse().status == 200
     finally:
-        for s in held:
-            s.close()
+        for conn in held:
+            conn.close()
