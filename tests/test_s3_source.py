@@ -187,7 +187,7 @@ def _botocore_parse(body: bytes) -> dict:
     import botocore.session
     from botocore.parsers import RestXMLParser
 
-    from checks.sources.s3 import fast_timestamp
+    from checks.sources.s3_fast import fast_timestamp
 
     shape = botocore.session.get_session().get_service_model("s3").operation_model("ListBuckets").output_shape
     parsed = RestXMLParser(timestamp_parser=fast_timestamp).parse(
@@ -198,7 +198,7 @@ def _botocore_parse(body: bytes) -> dict:
 
 @pytest.mark.parametrize("name", LISTINGS)
 def test_bucket_listing_parses_as_botocore_does(name: str) -> None:
-    from checks.sources.s3 import parse_bucket_listing
+    from checks.sources.s3_fast import parse_bucket_listing
 
     body = LISTINGS[name].encode()
     assert parse_bucket_listing(body) == _botocore_parse(body)
@@ -208,7 +208,7 @@ def test_bucket_listing_parses_as_botocore_does(name: str) -> None:
                                   f"<ListAllMyBucketsResult{NS}><Buckets><Oops/></Buckets></ListAllMyBucketsResult>"
                                   .encode(), b"<ListAllMyBucketsResult><Buckets>"])
 def test_unexpected_listings_are_left_to_botocore(body: bytes) -> None:
-    from checks.sources.s3 import fast_list_buckets, parse_bucket_listing
+    from checks.sources.s3_fast import fast_list_buckets, parse_bucket_listing
 
     assert parse_bucket_listing(body) is None
     response, custom = {"status_code": 200, "body": body}, {}
@@ -223,10 +223,11 @@ def test_list_buckets_takes_the_fast_parse_with_the_same_answer(moto_server: Mot
     import boto3
 
     from checks.sources import s3 as s3mod
+    from checks.sources import s3_fast
 
     calls: list[int] = []
-    original = s3mod.parse_bucket_listing
-    monkeypatch.setattr(s3mod, "parse_bucket_listing", lambda body: calls.append(1) or original(body))
+    original = s3_fast.parse_bucket_listing
+    monkeypatch.setattr(s3_fast, "parse_bucket_listing", lambda body: calls.append(1) or original(body))
     src = s3(moto_server, "admin")
     fast = src.list_buckets()
     assert fast.ok and calls == [1]
@@ -263,7 +264,7 @@ def test_a_listing_is_parsed_once_and_errors_sent_with_200_are_still_caught() ->
         assert response["status_code"] == 500 and response["body"] == error and custom == {}, operation
 
 
-# -- bucket details by signed GETs (S3Source._signed_get) ------------------------------------------------------
+# -- bucket details by signed GETs (checks.sources.s3_fast.SignedGets) ------------------------------------------------------
 
 def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServer) -> None:
     """The details the pane's loader reads, through moto: counts over pages, the page limit, a policy and

@@ -18,6 +18,7 @@ from typing import Any
 from checks.errors import SourceError
 from checks.redact import redact
 from checks.sources import breaker
+from checks.sources.s3_fast import SignedGets, fast_listing_first, fast_timestamp, local_name, xml_fields
 
 SYSTEM = "s3"
 
@@ -75,118 +76,9 @@ def boto_client(service: str, **kwargs: Any) -> Any:
             session = boto3.session.Session()
             session._session.get_component("response_parser_factory").set_parser_defaults(
                 timestamp_parser=fast_timestamp)
-            _fast_listing_first(session.events)
+            fast_listing_first(session.events)
             _SESSION = session
         return _SESSION.client(service, **kwargs)
-
-
-def fast_timestamp(value: Any) -> Any:
-    """botocore's timestamp parsing, with a fast path for the ISO 8601 UTC form S3 and IAM answer in
-    (`2026-11-24T17:30:24.000Z`): botocore's own goes through dateutil's generic parser, ~0.1 ms a value,
-    i.e. most of the CPU of a ListBuckets of thousands of buckets. Same value and tzinfo (dateutil's UTC)."""
-    from botocore.utils import parse_timestamp
-
-    if isinstance(value, str) and len(value) > 19 and value[10] == "T" and value[-1] == "Z" and value[4] == "-":
-        try:
-            parsed = datetime.fromisoformat(value[:-1])
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is None:
-            from dateutil.tz import tzutc
-
-            return parsed.replace(tzinfo=tzutc())
-    return parse_timestamp(value)
-
-
-_EMPTY_LISTING = b'<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
-_LISTING_FIELDS = {"Name": "Name", "CreationDate": "CreationDate", "BucketRegion": "BucketRegion",
-                   "BucketArn": "BucketArn"}
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def parse_bucket_listing(body: bytes) -> dict[str, Any] | None:
-    """A ListBuckets answer (`ListAllMyBucketsResult`) as botocore parses it, by ElementTree alone: ~15 ms for
-    5,000 buckets where botocore's generic, model-driven parser takes ~170 ms. None when the body is not such
-    an answer (botocore then parses it, and reports whatever is wrong, as before)."""
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.fromstring(body)
-    except (ET.ParseError, ValueError):
-        return None
-    if _local(root.tag) != "ListAllMyBucketsResult":
-        return None
-    out: dict[str, Any] = {}
-    dates: dict[str, Any] = {}  # thousands of buckets share a few creation seconds: each is parsed once
-    for child in root:
-        name = _local(child.tag)
-        if name == "Buckets":
-            buckets = []
-            for node in child:
-                if _local(node.tag) != "Bucket":
-                    return None
-                bucket: dict[str, Any] = {}
-                for item in node:
-                    key = _LISTING_FIELDS.get(_local(item.tag))
-                    if key is None:
-                        continue
-                    text = item.text or ""
-                    if key == "CreationDate":
-                        date = dates.get(text)
-                        if date is None:
-                            date = dates[text] = fast_timestamp(text)
-                        bucket[key] = date
-                    else:
-                        bucket[key] = text
-                buckets.append(bucket)
-            out["Buckets"] = buckets
-        elif name == "Owner":
-            owner = {_local(i.tag): i.text or "" for i in child if _local(i.tag) in ("DisplayName", "ID")}
-            out["Owner"] = owner
-        elif name in ("ContinuationToken", "Prefix"):
-            out[name] = child.text or ""
-    return out
-
-
-def fast_list_buckets(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
-                      **_: Any) -> bool:
-    """botocore's `before-parse.s3.ListBuckets` hook: a successful answer is parsed by `parse_bucket_listing`
-    and botocore is left an empty listing to parse (its result is updated with ours). Errors and anything
-    unexpected go through botocore untouched. True when the answer was taken."""
-    if response_dict.get("status_code") != 200 or not isinstance(response_dict.get("body"), bytes):
-        return False
-    parsed = parse_bucket_listing(response_dict["body"])
-    if parsed is None:
-        return False
-    customized_response_dict.update(parsed)
-    response_dict["body"] = _EMPTY_LISTING
-    return True
-
-
-def _fast_listing_first(events: Any) -> None:
-    """Hook `fast_list_buckets` in ahead of botocore's check for an S3 error sent with status 200, which
-    parses every S3 answer into an element tree only to look at its root (5,000 buckets: a second parse of
-    ~475 KB): a listing that `parse_bucket_listing` takes is not an error; any other answer, and every other
-    operation, still gets botocore's check first."""
-    from botocore import handlers
-
-    check = getattr(handlers, "_handle_200_error", None)
-    if check is None:  # another botocore: the fast parse after its own handlers
-        events.register("before-parse.s3.ListBuckets", fast_list_buckets)
-        return
-
-    def before_parse(operation_model: Any, response_dict: dict[str, Any],
-                     customized_response_dict: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        if (operation_model.name == "ListBuckets" and customized_response_dict is not None
-                and fast_list_buckets(response_dict, customized_response_dict)):
-            return
-        check(operation_model=operation_model, response_dict=response_dict, **kwargs)
-
-    events.unregister("before-parse.s3.*", check)
-    events.register_first("before-parse.s3.*", before_parse)
 
 
 @dataclass(frozen=True)
@@ -258,9 +150,8 @@ class S3Source:
                         s3={"addressing_style": "path"}, region_name=region,
                         request_checksum_calculation="when_required",
                         response_checksum_validation="when_required")
-        self._reads: tuple[Any, Any] | None = None
-        """(signer, HTTP session) of `_signed_get`, made on first use."""
-        self._reads_lock = threading.Lock()
+        self._gets = SignedGets(self.endpoint_url, access_key, secret_key, region, self.timeout)
+        """The bucket details' reads (`bucket_summary`), off the client's generic machinery."""
         self._client = boto_client(
             "s3", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
             aws_secret_access_key=secret_key, region_name=region, config=config)
@@ -367,47 +258,9 @@ class S3Source:
             probe = S3Probe(True, None, probe.http_status, loc or "us-east-1", probe.operation, loc)
         return probe
 
-    def _signed_get(self, operation: str, bucket: str, query: str, xml: bool = True) -> Any:
-        """`GET /bucket?query` signed by botocore's S3 SigV4 signer and sent by botocore's HTTP session (the
-        client's timeouts, one attempt), the answer's XML root back (`xml=False`: a success's body as it is, e.g.
-        a policy's JSON); an error answer raises ClientError as the client would. For the reads of every bucket's
-        details (~15,000 requests for 5,000 buckets in the pane's background): the client's generic machinery
-        (events, an endpoint ruleset evaluated anew for each bucket name, model-driven parsing) made ~3 ms of
-        CPU per request, which the UI thread waits for under the GIL; this ~1 ms. `query` is already
-        percent-encoded as SigV4 signs it."""
-        import xml.etree.ElementTree as ET
-        from urllib.parse import quote
-
-        from botocore.awsrequest import AWSRequest
-
-        with self._reads_lock:
-            if self._reads is None:
-                from botocore.auth import S3SigV4Auth
-                from botocore.credentials import Credentials
-                from botocore.httpsession import URLLib3Session
-
-                self._reads = (S3SigV4Auth(Credentials(self.access_key, self.__secret_key), "s3", self.region),
-                               URLLib3Session(timeout=(self.timeout, self.timeout), max_pool_connections=16))
-            signer, http = self._reads
-        request = AWSRequest("GET", f"{self.endpoint_url}/{quote(bucket, safe='-_.~')}?{query}")
-        signer.add_auth(request)
-        response = http.send(request.prepare())
-        if not xml and response.status_code < 300:
-            return response.content
-        try:
-            root = ET.fromstring(response.content) if response.content else None
-        except ET.ParseError:
-            root = None
-        if response.status_code >= 300 or root is None or _local(root.tag) == "Error":
-            fields = {_local(e.tag): e.text or "" for e in root} if root is not None else {}
-            code = fields.get("Code") or str(response.status_code)
-            raise self._bexc.ClientError({"Error": {"Code": code, "Message": fields.get("Message", "")},
-                                          "ResponseMetadata": {"HTTPStatusCode": response.status_code}}, operation)
-        return root
-
     def bucket_summary(self, name: str, max_pages: int = 100, created: datetime | None = None,
                        page_size: int | None = None) -> S3Probe:
-        """Object count and size (paginated ListObjectsV2), creation date, policy, versioning (`_signed_get`).
+        """Object count and size (paginated ListObjectsV2), creation date, policy, versioning (`SignedGets`).
 
         The creation date comes from ListBuckets unless the caller passes the one it already has (the pane's
         loader does: one ListBuckets of 5,000 buckets per bucket would be 5,000 of them). `page_size`: keys per
@@ -427,14 +280,14 @@ class S3Source:
                 # keys URL-encoded in the answer, as botocore asks too: a key may hold characters XML cannot
                 query = "encoding-type=url&list-type=2" + (f"&max-keys={int(page_size)}" if page_size else "") + (
                     f"&continuation-token={quote(token, safe='-_.~')}" if token else "")
-                root = self._signed_get("ListObjectsV2", name, query)
+                root = self._gets.get("ListObjectsV2", name, query)
                 token, more = None, False
                 for child in root:
-                    tag = _local(child.tag)
+                    tag = local_name(child.tag)
                     if tag == "Contents":
                         count += 1
                         for item in child:
-                            if _local(item.tag) == "Size":
+                            if local_name(item.tag) == "Size":
                                 size += int(item.text or 0)
                     elif tag == "IsTruncated":
                         more = (child.text or "").strip().lower() == "true"
@@ -451,13 +304,12 @@ class S3Source:
             listed = self.list_buckets()
             if listed.ok:
                 created = next((b.created for b in listed.value if b.name == name), None)
-        pol = self._call("GetBucketPolicy", lambda: self._signed_get("GetBucketPolicy", name, "policy", xml=False))
+        pol = self._call("GetBucketPolicy", lambda: self._gets.get("GetBucketPolicy", name, "policy", xml=False))
         policy = True if pol.ok else (False if pol.code == "NoSuchBucketPolicy" else None)
-        ver = self._call("GetBucketVersioning", lambda: self._signed_get("GetBucketVersioning", name, "versioning"))
+        ver = self._call("GetBucketVersioning", lambda: self._gets.get("GetBucketVersioning", name, "versioning"))
         versioning = None
         if ver.ok:
-            status = next((e.text for e in ver.value if _local(e.tag) == "Status"), None)
-            versioning = status or "Disabled"
+            versioning = xml_fields(ver.value, ("Status",)).get("Status") or "Disabled"
         summary = BucketSummary(name, count, size, created, policy, versioning, truncated)
         return S3Probe(True, None, 200, f"{count} objects, {size} bytes", "BucketSummary", summary)
 
