@@ -31,9 +31,15 @@ TYPE_MODULES = (
     "checks.config", "checks.connect_models", "checks.sources.kube_models", "checks.sources.kube_resources",
     "checks.sources.redis_source", "checks.sources.postgres", "checks.sources.s3", "checks.sources.rustfs_admin",
     "checks.sources.prometheus", "checks.parsers.acl", "checks.parsers.acl_log", "checks.parsers.info",
-    "checks.parsers.slowlog", "checks.rustfs_iam",
+    "checks.parsers.slowlog", "checks.rustfs_identity",
 )
 """Modules whose dataclasses may appear in a bundle (what the sources return, and the config)."""
+
+MOVED_TYPES = {
+    "checks.rustfs_iam.AccessKeyInfo": "checks.rustfs_identity.AccessKeyInfo",
+    "checks.rustfs_iam.IamSnapshot": "checks.rustfs_identity.IamSnapshot",
+}
+"""A type's name in bundles written before it moved -> its name now: older bundles still load."""
 
 
 class BundleError(Exception):
@@ -49,6 +55,8 @@ def allowed_types() -> dict[str, type]:
         for value in vars(module).values():
             if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name:
                 out[f"{name}.{value.__qualname__}"] = value
+    for old, new in MOVED_TYPES.items():
+        out[old] = out[new]
     return out
 
 

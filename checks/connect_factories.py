@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from checks.rustfs_iam import IamApiAdapter
+    from checks.rustfs_iam_api import IamApiAdapter
     from checks.sources.postgres import PostgresSource
     from checks.sources.prometheus import AlertmanagerSource, PrometheusSource
     from checks.sources.redis_source import RedisSource
@@ -32,7 +32,7 @@ def source_class(kind: str) -> type:
     elif kind == "rustfs_admin":
         from checks.sources.rustfs_admin import RustfsAdmin as cls
     elif kind == "iam":
-        from checks.rustfs_iam import IamApiAdapter as cls
+        from checks.rustfs_iam_api import IamApiAdapter as cls
     elif kind == "prometheus":
         from checks.sources.prometheus import PrometheusSource as cls
     elif kind == "alertmanager":

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from checks.connect_factories import read_ahead
 from checks.errors import SourceError
 from checks.tasks import Tasks
 
@@ -170,10 +169,10 @@ def _cnpg(conns: Any) -> Probe:
 
 def _rustfs(conns: Any) -> Probe:
     """ListBuckets and the admin API's list-users, at once, with the admin Secret's keys; from the second
-    time on without waiting for the Secret and Service to be read again (as the RustFS pane: `read_ahead`)."""
-    from checks.rustfs_iam import admin_endpoint
+    time on without waiting for the Secret and Service to be read again (as the RustFS pane: `with_admin_endpoint`)."""
+    from checks.rustfs_iam import with_admin_endpoint
 
-    return read_ahead(conns, ("rustfs-admin",), lambda: admin_endpoint(conns), lambda ep: _rustfs_probe(conns, ep))
+    return with_admin_endpoint(conns, lambda ep: _rustfs_probe(conns, ep))
 
 
 def _rustfs_probe(conns: Any, ep: Any) -> Probe:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from checks.connect_factories import read_ahead, shared_read
+from checks.connect_factories import shared_read
 from checks.errors import SourceError
 from checks.parsers.s3_policy import PolicyLintIssue, lint_policy
 from checks.sources.rustfs_admin import RustfsGroup
@@ -17,7 +17,7 @@ from checks.tasks import Tasks
 
 if TYPE_CHECKING:
     from checks.rustfs_apps import S3App
-    from checks.rustfs_iam import IamSnapshot
+    from checks.rustfs_identity import IamSnapshot
     from checks.rustfs_matrix import AccessMatrix
     from checks.sources.s3 import S3Source
 
@@ -234,9 +234,9 @@ def collect_rustfs(conns: Any) -> RustfsData:
     """First pass of the pane: bucket names, identity; details and the matrix come later. From the second
     time on, the S3 requests do not wait for the admin Secret and Service to be read again: they start with
     the last ones while these are read, and are made again if they changed (`Connections.ahead`)."""
-    from checks.rustfs_iam import admin_endpoint
+    from checks.rustfs_iam import with_admin_endpoint
 
-    return read_ahead(conns, ("rustfs-admin",), lambda: admin_endpoint(conns), lambda ep: _collect_rustfs(conns, ep))
+    return with_admin_endpoint(conns, lambda ep: _collect_rustfs(conns, ep))
 
 
 def _collect_rustfs(conns: Any, endpoint: Any) -> RustfsData:

@@ -38,6 +38,18 @@ def test_only_allowed_types_are_encoded_or_decoded():
         check_types([{"a": [{"$dc": "checks.writes.WriteGate", "fields": {}}]}])
 
 
+def test_a_type_that_moved_module_still_loads_from_an_older_bundle():
+    """Identity records were `checks.rustfs_iam.*` in bundles written before they moved to rustfs_identity."""
+    from checks.rustfs_identity import AccessKeyInfo
+
+    key = AccessKeyInfo("AKIAOLD", "loki", "enabled", "iam-key")
+    written = encode(key)
+    assert written["$dc"] == "checks.rustfs_identity.AccessKeyInfo"
+    older = {**written, "$dc": "checks.rustfs_iam.AccessKeyInfo"}
+    check_types([older])
+    assert decode(json.loads(json.dumps(older))) == key
+
+
 def test_versions():
     assert upgrade({"version": 1})["version"] == 1
     with pytest.raises(BundleError, match=r"bundle version 99 is newer than this clusterdeck supports \(1\)"):

@@ -19,7 +19,8 @@ from checks.connect_models import S3Endpoint
 from checks.errors import SourceError
 from checks.flows.rustfs_access import step_policy_lint
 from checks.flows.rustfs_steps import FlowCtx, step_endpoint, step_valid
-from checks.rustfs_iam import SOURCE_ADMIN, SOURCE_IAM, AdminAccess, load_iam, try_admin
+from checks.rustfs_iam import AdminAccess, load_iam, try_admin
+from checks.rustfs_identity import SOURCE_ADMIN, SOURCE_IAM
 from tests.labtools import lab_connections, run_cli_json
 from tests.servers import closed_port  # noqa: F401
 from tests.test_rustfs_admin import _AUTH, KEYS, FakeRustfs, _xml_error

@@ -12,7 +12,7 @@ import pytest
 from checks.appcreds_models import S3Credentials
 from checks.config import Config
 from checks.rustfs_apps import S3App
-from checks.rustfs_iam import SOURCE_ADMIN, AccessKeyInfo, IamSnapshot
+from checks.rustfs_identity import SOURCE_ADMIN, AccessKeyInfo, IamSnapshot
 from checks.rustfs_matrix import AccessCell, AccessMatrix, AccessRow
 from checks.rustfs_view import BucketRow, BucketsView, RustfsData, identity_view
 from checks.sources.rustfs_admin import RustfsGroup, RustfsPolicy, RustfsUser

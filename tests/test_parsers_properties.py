@@ -348,7 +348,7 @@ def test_every_parser_takes_a_megabyte_in_linear_time() -> None:
 def test_deeply_nested_json_from_servers_is_not_a_crash() -> None:
     """`[[[[…` 100,000 deep raises RecursionError (not ValueError) in json.loads: every reader of server JSON
     treats it as malformed (a policy document, a Reloader annotation on a workload, an API error body)."""
-    from checks.rustfs_iam import _doc
+    from checks.rustfs_iam_api import _doc
     from checks.sources.kube_errors import _status_message
     from checks.sources.rustfs_admin import _policy_doc
     from checks.workloads import RELOADER_LAST_RELOADED, _template_hash

@@ -328,7 +328,7 @@ def test_acl_lines_are_remembered_but_never_a_plaintext_password() -> None:
 
 def test_iam_snapshot_from_authorization_details_equals_the_single_calls(lab: dict[str, Any],
                                                                            lab_config: Any) -> None:
-    from checks.rustfs_iam import _iam_snapshot_calls, _iam_snapshot_details
+    from checks.rustfs_iam_api import _iam_snapshot_calls, _iam_snapshot_details
 
     conns = _conns(lab_config)
     try:

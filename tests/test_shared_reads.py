@@ -315,7 +315,8 @@ def test_identity_snapshot_runs_ahead_of_the_admin_api_probe(lab: dict[str, Any]
     overlap it would wait out its 10 s guard and the test fail), and the snapshot is the same."""
     import threading
 
-    from checks.rustfs_iam import SOURCE_IAM, load_iam
+    from checks.rustfs_iam import load_iam
+    from checks.rustfs_identity import SOURCE_IAM
 
     asked_iam = threading.Event()
     state: dict[str, Any] = {"wait": False}
@@ -355,12 +356,14 @@ def test_identity_snapshot_runs_ahead_of_the_admin_api_probe(lab: dict[str, Any]
 
 
 def test_identity_keys_are_asked_for_while_the_users_are_read(lab: dict[str, Any], lab_config: Any) -> None:
-    """The second snapshot asks for the last snapshot's users' keys while GetAccountAuthorizationDetails is read
-    (it waits for a key request to start: without the overlap it waits out its 10 s guard and the test fails);
-    a user missing from the guess is still read, one that is gone is dropped; the snapshot equals the first."""
+    """From the second snapshot on, the last answer's users' keys are asked for while
+    GetAccountAuthorizationDetails is read (it waits for a key request to start: without the overlap it waits
+    out its 10 s guard and the test fails). A user created since is in the snapshot with its key, one deleted
+    since is dropped: the snapshot is always what the server answers now."""
     import threading
 
-    from checks import rustfs_iam
+    import boto3
+
     from checks.rustfs_iam import load_iam
 
     asked_keys = threading.Event()
@@ -391,19 +394,46 @@ def test_identity_keys_are_asked_for_while_the_users_are_read(lab: dict[str, Any
                 self.watched = Watched(super().iam(*args, **kwargs))
             return self.watched
 
+    def load() -> Any:
+        asked_keys.clear()
+        state.update(wait=True, asked=[], overlapped=None)
+        conns.forget_cached()
+        return load_iam(conns)
+
     conns = Watching(lab_config)
+    ep = conns.rustfs_admin()
+    admin = boto3.session.Session().client("iam", endpoint_url=ep.endpoint_url, aws_access_key_id=ep.access_key,
+                                           aws_secret_access_key=ep.secret_key, region_name=ep.region)
+    new_user = "probe-keys-ahead"
     try:
         first = load_iam(conns)
-        names = tuple(sorted(u.access_key for u in first.users))
-        assert rustfs_iam._LAST_USERS[conns.watched] == names
-        rustfs_iam._LAST_USERS[conns.watched] = (*names[1:], "ghost-user")  # one user new, one gone since
-        asked_keys.clear()
-        state.update(wait=True, asked=[])
-        conns.forget_cached()
-        again = load_iam(conns)
+        names = sorted(u.access_key for u in first.users)
+        assert sorted(state["asked"]) == names
+
+        again = load()
+        assert state["overlapped"] is True and again == first
+        assert sorted(state["asked"]) == names  # the answer did not change: each key asked once
+
+        admin.create_user(UserName=new_user)
+        key = admin.create_access_key(UserName=new_user)["AccessKey"]["AccessKeyId"]
+        grown = load()
         assert state["overlapped"] is True
-        assert again == first
-        assert sorted(state["asked"]) == sorted((*names, "ghost-user"))
-        assert rustfs_iam._LAST_USERS[conns.watched] == names
+        assert sorted(u.access_key for u in grown.users) == sorted([*names, new_user])
+        owner = grown.owner_of(key)
+        assert owner is not None and owner.user == new_user
+        assert state["asked"].count(new_user) == 1 and all(state["asked"].count(n) == 2 for n in names)
+
+        admin.delete_access_key(UserName=new_user, AccessKeyId=key)
+        admin.delete_user(UserName=new_user)
+        shrunk = load()
+        assert state["overlapped"] is True and shrunk == first  # the run on the last answer asked for the gone user
+        assert new_user in state["asked"]
     finally:
+        for call in (lambda: [admin.delete_access_key(UserName=new_user, AccessKeyId=k["AccessKeyId"])
+                              for k in admin.list_access_keys(UserName=new_user)["AccessKeyMetadata"]],
+                     lambda: admin.delete_user(UserName=new_user)):
+            try:
+                call()
+            except Exception:  # noqa: BLE001 (already gone)
+                pass
         conns.close()

@@ -1,0 +1,212 @@
+"""RustFS identity by the AWS IAM API, read with the admin keys: the fallback when the endpoint has no RustFS
+admin API (the lab's moto server, or another S3 server). `IamApiAdapter` answers like RustfsAdmin; the snapshot
+comes from GetAccountAuthorizationDetails plus each user's access keys. Limits (IAM_LIMITS): IAM users have no
+enabled/disabled status (reported as `enabled` unless all their access keys are inactive) and groups have no
+status either.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from checks.connect_factories import read_ahead
+from checks.errors import SourceError
+from checks.redact import redact
+from checks.rustfs_identity import IAM_LIMITS, SOURCE_IAM, AccessKeyInfo, IamSnapshot
+from checks.sources.rustfs_admin import RustfsGroup, RustfsPolicy, RustfsUser
+from checks.tasks import Tasks
+
+
+class IamApiAdapter:
+    """AWS IAM API read with the admin keys, answering like RustfsAdmin (fallback data source)."""
+
+    system = "s3"
+
+    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1",
+                 timeout: float = 5.0) -> None:
+        import botocore.exceptions  # lazy
+        from botocore.config import Config
+
+        self._bexc = botocore.exceptions
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.access_key = access_key
+        self.__secret_key = secret_key
+        self.timeout = float(timeout)
+        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout,
+                        retries={"total_max_attempts": 1, "mode": "standard"}, region_name=region)
+        from checks.sources.s3 import boto_client  # one shared Session: no per-call model parsing
+
+        self._iam = boto_client("iam", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
+                                aws_secret_access_key=secret_key, region_name=region, config=config)
+
+    def __repr__(self) -> str:
+        return f"IamApiAdapter({self.endpoint_url}, access_key={self.access_key!r})"
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self._iam, operation)(**kwargs)
+        except self._bexc.ClientError as exc:
+            err = exc.response.get("Error", {}) or {}
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = str(err.get("Code") or "")
+            kind = {403: "forbidden", 404: "notfound"}.get(status or 0, "error")
+            msg = redact(str(err.get("Message") or exc), [self.__secret_key])
+            raise SourceError("s3", "IAM API error", f"{operation}: HTTP {status} {code}: {msg}", kind=kind) from None
+        except self._bexc.BotoCoreError as exc:
+            text = redact(str(exc), [self.__secret_key])
+            raise SourceError("s3", "IAM API unreachable", f"{self.endpoint_url}: {text}", kind="unreachable") from None
+
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        marker = None
+        for _ in range(100):
+            resp = self._call(operation, **kwargs, **({"Marker": marker} if marker else {}))
+            out += resp.get(key, [])
+            if not resp.get("IsTruncated"):
+                break
+            marker = resp.get("Marker")
+        return out
+
+    def access_keys(self, user: str) -> tuple[AccessKeyInfo, ...]:
+        meta = self._pages("list_access_keys", "AccessKeyMetadata", UserName=user)
+        return tuple(AccessKeyInfo(m["AccessKeyId"], user, "enabled" if m.get("Status") == "Active" else "disabled",
+                                   "iam-key") for m in meta)
+
+    def user_record(self, name: str, keys: tuple[AccessKeyInfo, ...]) -> RustfsUser:
+        groups = tuple(g["GroupName"] for g in self._pages("list_groups_for_user", "Groups", UserName=name))
+        pols = tuple(p["PolicyName"] for p in self._pages("list_attached_user_policies", "AttachedPolicies",
+                                                          UserName=name))
+        status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
+        return RustfsUser(name, status, pols, groups)
+
+    def list_users(self) -> tuple[RustfsUser, ...]:
+        names = sorted(u["UserName"] for u in self._pages("list_users", "Users"))
+        return tuple(self.user_record(n, self.access_keys(n)) for n in names)
+
+    def groups(self) -> tuple[str, ...]:
+        return tuple(sorted(g["GroupName"] for g in self._pages("list_groups", "Groups")))
+
+    def group(self, name: str) -> RustfsGroup:
+        members = tuple(u["UserName"] for u in self._call("get_group", GroupName=name).get("Users", []))
+        pols = tuple(p["PolicyName"] for p in self._pages("list_attached_group_policies", "AttachedPolicies",
+                                                          GroupName=name))
+        return RustfsGroup(name, "enabled", members, pols)
+
+    def list_policies(self) -> tuple[RustfsPolicy, ...]:
+        def one(p: dict[str, Any]) -> RustfsPolicy:
+            ver = self._call("get_policy_version", PolicyArn=p["Arn"], VersionId=p["DefaultVersionId"])
+            return RustfsPolicy(p["PolicyName"], _doc(ver.get("PolicyVersion", {}).get("Document")))
+
+        listed = self._pages("list_policies", "Policies", Scope="Local")
+        with Tasks(max_workers=8) as pool:  # one request per policy: concurrently
+            out = list(pool.map(one, listed))
+        return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _doc(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(unquote(value))
+        except (ValueError, RecursionError):
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def iam_snapshot(iam: IamApiAdapter, conns: Any = None) -> IamSnapshot:
+    """The snapshot from GetAccountAuthorizationDetails (users with their groups and policies, groups, every
+    local policy with its document: one paginated request instead of ~3 per user, 2 per group and 1 per
+    policy) plus each user's access keys; by the single List/Get calls when that call is refused or lacking.
+    `conns`: the Connections whose last answer lets the keys be asked early (`_iam_snapshot_details`)."""
+    try:
+        return _iam_snapshot_details(iam, conns)
+    except SourceError as exc:
+        if exc.kind in ("unreachable", "timeout", "auth"):
+            raise
+    return _iam_snapshot_calls(iam)
+
+
+def _policy_name(p: dict[str, Any]) -> str:
+    if p.get("PolicyName"):
+        return str(p["PolicyName"])
+    return str(p.get("Arn") or "").rpartition("/")[2]  # arn:aws:iam::ACCOUNT:policy/PATH/NAME
+
+
+Details = tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]
+"""GetAccountAuthorizationDetails' users, groups and local policies, all pages."""
+
+
+def _account_details(iam: IamApiAdapter) -> Details:
+    users: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    policies: list[dict[str, Any]] = []
+    marker = None
+    for _ in range(100):
+        resp = iam._call("get_account_authorization_details", Filter=["User", "Group", "LocalManagedPolicy"],
+                         **({"Marker": marker} if marker else {}))
+        users += resp.get("UserDetailList", [])
+        groups += resp.get("GroupDetailList", [])
+        policies += resp.get("Policies", [])
+        if not resp.get("IsTruncated"):
+            break
+        marker = resp.get("Marker")
+    else:
+        raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: too many pages", kind="error")
+    if any(not isinstance(u.get("UserName"), str) for u in users):
+        raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: a user without a name")
+    return tuple(users), tuple(groups), tuple(policies)
+
+
+def _iam_snapshot_details(iam: IamApiAdapter, conns: Any = None) -> IamSnapshot:
+    """GetAccountAuthorizationDetails, then each user's access keys. From the second time on, the keys of the
+    last answer's users are asked for while GetAccountAuthorizationDetails is read again, and asked for again
+    if that answer changed (`Connections.ahead`): the snapshot is one round of requests, not two, and every key
+    shown is read now."""
+    def with_keys(details: Details) -> tuple[Details, list[str], list[tuple[AccessKeyInfo, ...]]]:
+        names = sorted(u["UserName"] for u in details[0])
+        with Tasks(max_workers=8) as pool:
+            return details, names, list(pool.map(iam.access_keys, names))
+
+    (users, groups, policies), names, keys_per_user = read_ahead(
+        conns, ("iam-account-details", iam.endpoint_url, iam.access_key), lambda: _account_details(iam), with_keys)
+    by_name = {u["UserName"]: u for u in users}
+    members: dict[str, list[str]] = {}
+    for u in users:  # in the server's order, as GetGroup lists a group's users
+        for g in u.get("GroupList") or ():
+            members.setdefault(str(g), []).append(u["UserName"])
+    records = []
+    for name, keys in zip(names, keys_per_user):
+        u = by_name[name]
+        member_of = tuple(str(g) for g in u.get("GroupList") or ())
+        pols = tuple(str(p.get("PolicyName") or "") for p in u.get("AttachedManagedPolicies") or ())
+        status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
+        records.append(RustfsUser(name, status, pols, member_of))
+    group_records = tuple(
+        RustfsGroup(str(g.get("GroupName")), "enabled", tuple(members.get(str(g.get("GroupName")), ())),
+                    tuple(str(p.get("PolicyName") or "") for p in g.get("AttachedManagedPolicies") or ()))
+        for g in sorted(groups, key=lambda g: str(g.get("GroupName"))))
+    docs = []
+    for p in policies:
+        version = next((v for v in p.get("PolicyVersionList") or () if v.get("IsDefaultVersion")), None)
+        if version is None:
+            raise SourceError("s3", "IAM API error", f"GetAccountAuthorizationDetails: policy {_policy_name(p)} "
+                              "without its default version")
+        docs.append(RustfsPolicy(_policy_name(p), _doc(version.get("Document"))))
+    keys = tuple(k for ks in keys_per_user for k in ks)
+    return IamSnapshot(SOURCE_IAM, tuple(records), group_records, tuple(sorted(docs, key=lambda p: p.name)), keys,
+                       IAM_LIMITS, iam.access_key)
+
+
+def _iam_snapshot_calls(iam: IamApiAdapter) -> IamSnapshot:
+    with Tasks(max_workers=8) as pool:  # the policies and the groups while the users are read
+        policies = pool.submit(iam.list_policies)
+        group_names = pool.submit(iam.groups)
+        names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))
+        keys_per_user = list(pool.map(iam.access_keys, names))
+        users = tuple(pool.map(iam.user_record, names, keys_per_user))
+        groups = tuple(pool.map(iam.group, group_names.result()))
+        keys = tuple(k for ks in keys_per_user for k in ks)
+        return IamSnapshot(SOURCE_IAM, users, groups, policies.result(), keys, IAM_LIMITS, iam.access_key)
+
+
