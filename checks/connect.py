@@ -6,16 +6,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import threading
-import time
-from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from checks.config import Config, SecretRef
+from checks.connect_answers import SharedAnswers
 from checks.connect_factories import SourceFactories
 from checks.connect_models import (CnpgTarget, Discovery, DragonflyTarget, PostgresEndpoint, RedisEndpoint,
                                    S3Endpoint, ServiceEndpoint)
 from checks.errors import SourceError
-from checks.sources.kube_cache import ListCache
 from checks.tasks import Tasks
 
 if TYPE_CHECKING:
@@ -23,7 +21,6 @@ if TYPE_CHECKING:
     from checks.sources.kube_portforward import PortForward
 
 T = TypeVar("T")
-R = TypeVar("R")
 _IN_CLUSTER = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\..+)?$")
 _FATAL = ("unreachable", "timeout", "auth")
 
@@ -69,23 +66,18 @@ def _split_ref(ref: str, default_ns: str) -> tuple[str, str]:
     return (ns or default_ns), name
 
 
-class Connections(SourceFactories):
+class Connections(SharedAnswers, SourceFactories):
     """Everything needed to reach the cluster's services from here; `close()` stops port-forwards.
 
     Every data source is made by its factories (`redis()`, `postgres()`, `s3()`, ...: checks.connect_factories)."""
 
     def __init__(self, config: Config, context: str | None = None) -> None:
+        SharedAnswers.__init__(self)
         self.config = config
         self.context = context or config.context or None
         self._kube: KubeSource | None = None
         self._lock = threading.Lock()
         self._forwards: dict[tuple[str, str, int], PortForward] = {}
-        self._recent = ListCache()
-        self._recent_epoch = -1
-        self._kept: dict[Hashable, tuple[float, Any]] = {}
-        """`kept` answers: key -> (when made, value)."""
-        self._last: dict[Hashable, Any] = {}
-        """`ahead` reads: key -> the last answer."""
         self._endpoints: dict[str, str] = {}
         for key, value in config.endpoints.items():
             host, _, port = key.rpartition(":")
@@ -100,67 +92,14 @@ class Connections(SourceFactories):
                                               self.config.namespace or None, self.config.timeout)
             return self._kube
 
-    def recent(self, key: Hashable, load: Callable[[], T]) -> T:
-        """`load()`'s answer, shared with every caller asking for `key` within a few seconds (single-flight:
-        concurrent callers wait for the first one's answer). For read snapshots several panes make at once (the
-        RustFS identity); forgotten after any write through a WriteGate and by `forget_cached()`."""
-        self._forget_if_written()
-        return self._recent.get(key, load, 4 * float(self.config.timeout) + 1)  # type: ignore[arg-type,return-value]
-
-    def _forget_if_written(self) -> None:
-        """Drop the `recent` and `kept` answers when a WriteGate wrote since they were read."""
-        from checks.writes import write_epoch
-
-        epoch = write_epoch()
-        if epoch != self._recent_epoch:
-            self._recent.clear()
-            self._kept.clear()
-            self._recent_epoch = epoch
-
-    def kept(self, key: Hashable, ttl: float, load: Callable[[], T]) -> T:
-        """`load()`'s answer, reused for `ttl` seconds across refreshes (a slow scan whose answer changes rarely,
-        e.g. which workloads use which Dragonfly user); forgotten like `recent` after a write and by
-        `forget_cached()`."""
-        self._forget_if_written()
-        hit = self._kept.get(key)
-        if hit is not None and time.monotonic() - hit[0] < ttl:
-            return hit[1]  # type: ignore[no-any-return]
-        value = load()
-        self._kept[key] = (time.monotonic(), value)
-        return value
-
-    def ahead(self, key: Hashable, read: Callable[[], T], run: Callable[[T], R]) -> R:
-        """`run(read())`, without waiting for `read` once it has answered before: `run` starts at once with the
-        last answer while `read` is made again, and when the new answer differs (or `read` fails) the run on
-        the old one is dropped and `run` is made with the new one (or the error raised). What is returned is
-        always `run` of what `read` answers now; only the wait for it is hidden. For a chain of requests that
-        waits on a Kubernetes read whose answer rarely changes (a Service's port and an admin Secret's keys):
-        on a busy API server that read is the chain's slowest step. An answer that is an exception is not run
-        ahead of its read. Not forgotten by `forget_cached()`: every answer is checked by the read made now."""
-        last = self._last.get(key)
-        if last is None or isinstance(last, BaseException):
-            fresh = read()
-            self._last[key] = fresh
-            return run(fresh)
-        with Tasks(max_workers=1) as pool:
-            reread = pool.submit(read)
-            try:
-                result, failure = run(last), None
-            except Exception as exc:  # the run on the last answer failed: only an error if that answer holds
-                result, failure = None, exc
-            fresh = reread.result()
-        self._last[key] = fresh
-        if fresh != last:
-            return run(fresh)
-        if failure is not None:
-            raise failure
-        return result  # type: ignore[return-value]
+    def recent_ttl(self) -> float:
+        """A `recent` answer is shared for as long as the slowest single load may take, plus a second."""
+        return 4 * float(self.config.timeout) + 1
 
     def forget_cached(self) -> None:
         """Drop the short-lived caches (Kubernetes reads, `recent` and `kept` answers): an explicit reload reads
         the cluster again."""
-        self._recent.clear()
-        self._kept.clear()
+        self.forget_answers()
         with self._lock:
             kube = self._kube
         if kube is None:
