@@ -29,12 +29,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.safe import safe
-from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, fit, stored_row, text_of, width_of
+from tui.widgets.table_draw import CELL_PADDING, row_segments
+from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, stored_row, text_of, width_of
 
 __all__ = ["FilterableTable", "PreparedRows", "RowKey", "RowMessage", "StoredRow", "stored_row"]
-
-CELL_PADDING = 1
-"""Blank cells each side of a column, as in DataTable."""
 
 
 class RowKey(NamedTuple):
@@ -385,42 +383,7 @@ class FilterableTable(ScrollView, can_focus=True):
                 row_style = base
             post = self.get_component_rich_style("datatable--cursor") if index == self._cursor else None
             meta = Style.from_meta({"row": index})
-        console = self.app.console
-        pad = " " * CELL_PADDING
-        segments: list[Segment] = []
-        for i, w in enumerate(self._widths):
-            stored = cells[i] if i < len(cells) else ""
-            kind = type(stored)
-            plain, style, justify = (stored, "", None) if kind is str else stored if kind is tuple else ("", "", None)
-            if kind is not Text and w > 0 and plain.isascii() and plain.isprintable():
-                # a stored str/(plain, style, justify) cell of one-cell characters: what the Text path below
-                # makes of it (cut, padded, the cell's style over the whole cell), without making a Text:
-                # most cells of every table, on every frame that redraws rows
-                plain = fit(plain, w, justify)
-                segments.append(Segment(pad))
-                segments.append(Segment(plain, console.get_style(style)) if style else Segment(plain))
-                segments.append(Segment(pad))
-                continue
-            cell = text_of(stored) if i < len(cells) else Text("")
-            if "\n" in cell.plain:
-                cell = cell.split("\n")[0]
-            cell.end = ""
-            cell.truncate(w, overflow="ellipsis")
-            room = w - cell.cell_len
-            if room > 0:
-                if cell.justify == "right":
-                    cell.pad_left(room)
-                elif cell.justify == "center":
-                    cell.pad_left(room // 2)
-                    cell.pad_right(room - room // 2)
-                else:
-                    cell.pad_right(room)
-            segments.append(Segment(pad))
-            if cell.style:  # Text.render leaves the Text's own style to its caller
-                segments.extend(Segment.apply_style(cell.render(console), console.get_style(cell.style)))
-            else:
-                segments.extend(cell.render(console))
-            segments.append(Segment(pad))
+        segments = row_segments(cells, self._widths, self.app.console)
         styled = Segment.apply_style(segments, row_style + meta, post)
         fill = row_style + post if post is not None else row_style  # the cursor bar spans the whole line
         return Strip(styled).crop(scroll_x, scroll_x + width).adjust_cell_length(width, fill)
