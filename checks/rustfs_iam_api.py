@@ -27,19 +27,15 @@ class IamApiAdapter:
     def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1",
                  timeout: float = 5.0) -> None:
         import botocore.exceptions  # lazy
-        from botocore.config import Config
+
+        from checks.sources.s3 import one_attempt_client  # one shared Session: no per-call model parsing
 
         self._bexc = botocore.exceptions
         self.endpoint_url = endpoint_url.rstrip("/")
         self.access_key = access_key
         self.__secret_key = secret_key
         self.timeout = float(timeout)
-        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout,
-                        retries={"total_max_attempts": 1, "mode": "standard"}, region_name=region)
-        from checks.sources.s3 import boto_client  # one shared Session: no per-call model parsing
-
-        self._iam = boto_client("iam", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
-                                aws_secret_access_key=secret_key, region_name=region, config=config)
+        self._iam = one_attempt_client("iam", self.endpoint_url, access_key, secret_key, region, self.timeout)
 
     def __repr__(self) -> str:
         return f"IamApiAdapter({self.endpoint_url}, access_key={self.access_key!r})"

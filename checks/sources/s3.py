@@ -81,6 +81,18 @@ def boto_client(service: str, **kwargs: Any) -> Any:
         return _SESSION.client(service, **kwargs)
 
 
+def one_attempt_client(service: str, endpoint_url: str, access_key: str, secret_key: str, region: str,
+                       timeout: float, **config: Any) -> Any:
+    """A `boto_client` bounded by `timeout` (connect and read) that makes one attempt, no retry; `config`:
+    more botocore Config settings."""
+    from botocore.config import Config
+
+    settings = Config(connect_timeout=timeout, read_timeout=timeout, region_name=region,
+                      retries={"total_max_attempts": 1, "mode": "standard"}, **config)
+    return boto_client(service, endpoint_url=endpoint_url, aws_access_key_id=access_key,
+                       aws_secret_access_key=secret_key, region_name=region, config=settings)
+
+
 @dataclass(frozen=True)
 class S3Probe:
     """Outcome of one S3 request."""
@@ -137,7 +149,6 @@ class S3Source:
     def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1",
                  timeout: float = 5.0) -> None:
         import botocore.exceptions
-        from botocore.config import Config
 
         self._bexc = botocore.exceptions
         self.endpoint_url = endpoint_url.rstrip("/")
@@ -145,16 +156,12 @@ class S3Source:
         self.__secret_key = secret_key
         self.region = region
         self.timeout = float(timeout)
-        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, signature_version="s3v4",
-                        retries={"total_max_attempts": 1, "mode": "standard"},  # one attempt, no retry
-                        s3={"addressing_style": "path"}, region_name=region,
-                        request_checksum_calculation="when_required",
-                        response_checksum_validation="when_required")
         self._gets = SignedGets(self.endpoint_url, access_key, secret_key, region, self.timeout)
         """The bucket details' reads (`bucket_summary`), off the client's generic machinery."""
-        self._client = boto_client(
-            "s3", endpoint_url=self.endpoint_url, aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key, region_name=region, config=config)
+        self._client = one_attempt_client(
+            "s3", self.endpoint_url, access_key, secret_key, region, self.timeout, signature_version="s3v4",
+            s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
+            response_checksum_validation="when_required")
 
     def __repr__(self) -> str:
         return f"S3Source({self.endpoint_url}, access_key={self.access_key!r})"
