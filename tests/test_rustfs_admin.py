@@ -20,7 +20,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from checks.errors import SourceError
-from checks.sources.rustfs_admin import RustfsAdmin, corrected_policy, lint_policy
+from checks.parsers.s3_policy import corrected_policy, lint_policy
+from checks.sources.rustfs_admin import RustfsAdmin
 from tests.servers import LOOPBACK, closed_port, silent_port  # noqa: F401
 
 KEYS = {"rustfsadmin": ("rustfsadmin", True), "dragonfly-backup": ("backup-secret-1234", False)}

@@ -111,7 +111,7 @@ def _c1(subj: Subject, cr: CnpgCluster | None, f_admin: Future, f_pods: Future) 
     info = list(subj.notes)
     if cr is None:
         return make_step("C1", [("fail", "CNPG_UNREACHABLE", f"Cluster {ns}/{name} not found (postgresql.cnpg.io/v1)",
-                                 f"kubectl get clusters.postgresql.cnpg.io -A")], info)
+                                 "kubectl get clusters.postgresql.cnpg.io -A")], info)
     issues: list[Issue] = []
     ready = f"{cr.ready_instances}/{cr.instances} instances ready"
     info.append(f"Cluster {cr.ref}: phase {cr.phase or '(none)'!r}, {ready}, primary {cr.current_primary or '(none)'}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from checks.flows import cnpg_fixes as fx
 from checks.flows.cnpg_facts import BASIC_AUTH, RELOAD_LABEL, RoleFacts, is_reserved, span, when

@@ -2,7 +2,7 @@
 
 Requests are signed with botocore's `SigV4Auth` (service `s3`,
 `x-amz-content-sha256: UNSIGNED-PAYLOAD`) and sent with `requests`; both are imported
-lazily. `lint_policy` and `corrected_policy` are pure.
+lazily. The policy lint lives in checks.parsers.s3_policy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from checks.errors import SourceError
-from checks.parsers.s3_policy import PolicyLintIssue, corrected_policy, lint_policy  # noqa: F401 (re-export)
 from checks.redact import redact
 from checks.sources import breaker
 from checks.sources.http_session import session_for
