@@ -16,6 +16,7 @@ from checks.connect_factories import shared_read
 from checks.errors import SourceError
 from checks.model import Finding
 from checks.sources.prometheus import Alert, AmAlert, RuleGroup
+from checks.tasks import Tasks
 
 SEVERITY_GROUPS: tuple[str, ...] = ("critical", "warning", "info")
 """Display groups in order; any severity other than critical/warning (info, none, …) is 'info'."""
@@ -266,23 +267,35 @@ def _gather(conns: Any, problems: list[str]) -> tuple[Any, tuple[Alert, ...], tu
                                                        tuple[AmAlert, ...], str]:
     """(prometheus source or None, its alerts, its rules, Alertmanager alerts, Alertmanager URL)."""
     timeout = conns.config.timeout
-    prom, prom_alerts, groups, prom_error = None, (), (), None
-    try:
+
+    def prometheus_side() -> tuple[Any, tuple[Alert, ...], tuple[RuleGroup, ...]]:
         url = conns.prometheus_url()
         prom = conns.prometheus(url, timeout)
-        prom_alerts, groups = prometheus_alerts(conns, prom, url), prometheus_rules(conns, prom, url)
-    except SourceError as exc:
-        prom, prom_error = None, exc
-    am_alerts, am_url = (), ""
-    try:
-        am_url = conns.alertmanager_url()
-        am_alerts = alertmanager_alerts(conns, am_url)
-    except SourceError as exc:
+        with Tasks(max_workers=1) as pool:  # the rules while the alerts are read
+            rules = pool.submit(prometheus_rules, conns, prom, url)
+            return prom, prometheus_alerts(conns, prom, url), rules.result()
+
+    def alertmanager_side() -> tuple[tuple[AmAlert, ...], str]:
+        url = conns.alertmanager_url()
+        return alertmanager_alerts(conns, url), url
+
+    prom, prom_alerts, groups, prom_error = None, (), (), None
+    am_alerts, am_url, am_error = (), "", None
+    with Tasks(max_workers=1) as pool:  # Alertmanager while Prometheus is read
+        am_side = pool.submit(alertmanager_side)
+        try:
+            prom, prom_alerts, groups = prometheus_side()
+        except SourceError as exc:
+            prom, prom_error = None, exc
+        try:
+            am_alerts, am_url = am_side.result()
+        except SourceError as exc:
+            am_error = exc
+    if am_error is not None:
         if prom_error is not None:
             raise prom_error from None
-        label = "not discovered" if exc.kind == "notfound" else exc.title
-        problems.append(f"Alertmanager {label}: {exc.message} (silences and inhibitions not shown)")
-        am_url = ""
+        label = "not discovered" if am_error.kind == "notfound" else am_error.title
+        problems.append(f"Alertmanager {label}: {am_error.message} (silences and inhibitions not shown)")
     if prom_error is not None:
         problems.insert(0, f"Prometheus {prom_error.title}: {prom_error.message} (showing Alertmanager's alerts only)")
     return prom, prom_alerts, groups, am_alerts, am_url
@@ -292,12 +305,21 @@ def load_alerts(conns: Any, *, lint: bool = True, lint_budget_s: float = 20.0) -
     """Read alerts (Prometheus + Alertmanager), rules, and lint the rules; runs in a worker thread.
     Raises SourceError only when neither Prometheus nor Alertmanager answers."""
     problems: list[str] = []
-    prom, prom_alerts, groups, am_alerts, am_url = _gather(conns, problems)
-    clusters = _best_effort(lambda: conns.kube.list_cnpg_clusters("*"), "CNPG clusters not listed", problems, [])
+    cluster_problems: list[str] = []
+    source_problems: list[str] = []
+    with Tasks(max_workers=2) as pool:  # the Kubernetes reads while Prometheus and Alertmanager are read
+        listed = pool.submit(_best_effort, lambda: conns.kube.list_cnpg_clusters("*"), "CNPG clusters not listed",
+                             cluster_problems, [])
+        sources = pool.submit(_rule_sources, conns, source_problems) if lint else None
+        prom, prom_alerts, groups, am_alerts, am_url = _gather(conns, problems)
+        clusters = listed.result()
+        problems += cluster_problems
     alerts = merge_alerts(prom_alerts, am_alerts, [(c.namespace, c.name) for c in clusters])
     lints: tuple[RuleLint, ...] = ()
-    if lint and prom is not None and groups:
-        lints = lint_rules(groups, PrometheusOracle(prom), _rule_sources(conns, problems), budget_s=lint_budget_s)
+    if lint and prom is not None and groups and sources is not None:
+        rule_sources = sources.result()
+        problems += source_problems
+        lints = lint_rules(groups, PrometheusOracle(prom), rule_sources, budget_s=lint_budget_s)
     return AlertsData(alerts, groups, lints, clock.now(), prom.url if prom else "", am_url,
                       tuple(problems))
 

@@ -194,8 +194,9 @@ def lint_rule(group: RuleGroup, rule: AlertRule, oracle: SeriesOracle, where: st
                         evidence=tuple(f"{s} matches series" for s in selectors))
     evidence: list[str] = []
     replacements: dict[str, str] = {}
+    explain = getattr(oracle, "explain", None)  # a lint run's memo: explained at once beforehand
     for sel in missing:
-        lines, replacement = _explain(sel, oracle)
+        lines, replacement = explain(sel) if explain is not None else _explain(sel, oracle)
         evidence.extend(lines)
         if replacement:
             replacements[sel] = replacement
@@ -225,6 +226,7 @@ class _Memo:
     def __init__(self, oracle: SeriesOracle) -> None:
         self.oracle = oracle
         self.known: dict[str, bool] = {}
+        self.explained: dict[str, tuple[list[str], str] | SourceError] = {}
 
     def exists(self, selector: str) -> bool:
         if selector not in self.known:
@@ -237,12 +239,32 @@ class _Memo:
     def similar_names(self, metric: str) -> list[str]:
         return self.oracle.similar_names(metric)
 
+    def explain(self, selector: str) -> tuple[list[str], str]:
+        """`_explain(selector)`, each selector once (its failure too: raised again, not asked again)."""
+        if selector not in self.explained:
+            try:
+                self.explained[selector] = _explain(selector, self)
+            except SourceError as exc:
+                self.explained[selector] = exc
+        got = self.explained[selector]
+        if isinstance(got, SourceError):
+            raise got
+        return got
+
+    def explain_missing(self, pool: Tasks, deadline: float) -> None:
+        """Explain every selector known to match no series at once (each explanation asks Prometheus for the
+        metric's label values or similar names, one request after another), waiting until `deadline` at most:
+        the rules are then linted from these answers instead of a round of requests per missing selector."""
+        futures = [pool.submit(self.explain, sel) for sel, found in sorted(self.known.items()) if found is False]
+        wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+
 
 def lint_rules(groups: Iterable[RuleGroup], oracle: SeriesOracle, rule_sources: Mapping[str, str] | None = None,
                budget_s: float = 20.0, workers: int = 4) -> tuple[RuleLint, ...]:
     """Lint every rule of every group within `budget_s` seconds; unfinished rules are `skip`.
 
-    Selector lookups run in parallel first (each one time-bounded by the source's timeout);
+    Selector lookups run in parallel first (each one time-bounded by the source's timeout), then the
+    explanations of the selectors that match no series, all at once;
     `rule_sources` maps a group name to where it is defined ('PrometheusRule ns/name').
     """
     groups = tuple(groups)
@@ -263,11 +285,12 @@ def lint_rules(groups: Iterable[RuleGroup], oracle: SeriesOracle, rule_sources: 
         else:
             futures = {s: pool.submit(oracle.exists, s) for s in selectors}
             wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        for sel, fut in futures.items():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                memo.known[sel] = fut.result()
+        memo.explain_missing(pool, deadline)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    for sel, fut in futures.items():
-        if fut.done() and not fut.cancelled() and fut.exception() is None:
-            memo.known[sel] = fut.result()
     out: list[RuleLint] = []
     for g in groups:
         where = rule_sources.get(g.name, "")

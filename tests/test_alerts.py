@@ -13,7 +13,8 @@ import pytest
 
 from checks.alerts import AlertsData, alert_counts, alert_findings, format_age, load_alerts, merge_alerts
 from checks.alerts_links import cnpg_subject, link_for
-from checks.alerts_lint import lint_rule, parse_selector
+from checks.errors import SourceError
+from checks.alerts_lint import lint_rule, lint_rules, parse_selector
 from checks.sources.prometheus import Alert, AlertRule, AmAlert, RuleGroup
 from labtools import lab_connections, run_cli_json
 
@@ -135,6 +136,50 @@ def test_lint_health_err_absent_or_and_always_true() -> None:
     unknown = _lint("process_resident_memry_bytes > 1", Oracle({"process_resident_memory_bytes"}))
     assert unknown.code == "PROM_RULE_NO_SERIES" and "process_resident_memory_bytes" in unknown.evidence[1]
     assert unknown.suggested_query == "" and "can never fire" in unknown.fix
+
+
+def test_the_selectors_that_match_no_series_are_explained_at_once() -> None:
+    """Explaining a selector asks Prometheus (label values, similar names); the lint asks for every missing
+    selector's explanation at once. Here the two explanations wait for each other at a barrier, which they
+    pass only together (one after the other, the first waits out the barrier's 10 s and fails)."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=10)
+
+    class Meeting(Oracle):
+        def label_values(self, metric: str, label: str) -> list[str]:
+            barrier.wait()
+            return super().label_values(metric, label)
+
+        def similar_names(self, metric: str) -> list[str]:
+            barrier.wait()
+            return super().similar_names(metric)
+
+    down = AlertRule("Down", 'up{job="dragonfly"} == 0', 300.0, {}, {}, "ok", "", "inactive", NOW, 0.001, "alerting")
+    busy = AlertRule("Busy", "dragonfly_max_clientz > 1", 300.0, {}, {}, "ok", "", "inactive", NOW, 0.001,
+                     "alerting")
+    group = RuleGroup("g", "/rules/g.yaml", 30.0, 0.001, NOW, (down, busy))
+    oracle = Meeting({"up", "dragonfly_max_clients"}, {("up", "job"): ["cache/dragonfly"]})
+    lints = {x.rule: x for x in lint_rules([group], oracle)}
+    assert lints["Down"].suggested_query == 'up{job="cache/dragonfly"} == 0'
+    assert "dragonfly_max_clients" in " ".join(lints["Busy"].evidence)
+    assert barrier.broken is False
+
+
+def test_a_failing_explanation_is_asked_once_and_fails_its_rules() -> None:
+    asked: list[str] = []
+
+    class Failing(Oracle):
+        def label_values(self, metric: str, label: str) -> list[str]:
+            asked.append(metric)
+            raise SourceError("prometheus", "Timed out", "no answer", kind="timeout")
+
+    rules = tuple(AlertRule(name, 'up{job="dragonfly"} == 0', 300.0, {}, {}, "ok", "", "inactive", NOW, 0.001,
+                            "alerting") for name in ("A", "B"))
+    lints = lint_rules([RuleGroup("g", "/rules/g.yaml", 30.0, 0.001, NOW, rules)], Failing({"up"}))
+    assert [x.status for x in lints] == ["error", "error"]
+    assert all("Timed out" in x.evidence[0] for x in lints)
+    assert asked == ["up"]
 
 
 # -- against the lab's real Prometheus ----------------------------------------------------------------
