@@ -142,29 +142,35 @@ def _dragonfly(conns: Any) -> Probe:
 
 
 def _cnpg(conns: Any) -> Probe:
-    from checks.flows.cnpg import admin_version_and_roles
-
     clusters = conns.kube.list_cnpg_clusters("*")
     if not clusters:
         return [SystemStatus("cnpg", "skip", detail="no postgresql.cnpg.io Cluster in this context")], []
     rows, perms = [], []
-    for c in clusters:
-        name = f"{c.namespace}/{c.name}"
-        try:
-            ep = conns.postgres_admin(c.namespace, c.name)
-            # one connection, not one per query; the CNPG pane's answer when it asked within seconds
-            version, roles = admin_version_and_roles(conns, c.namespace, c.name)
-        except SourceError as exc:
-            rows.append(SystemStatus(f"cnpg {name}", "error", detail=f"{exc.title}: {exc.message}"))
-            continue
-        managed = len(c.managed_roles) if hasattr(c, "managed_roles") else 0
-        rows.append(SystemStatus(f"cnpg {name}", "pass", f"{ep.service} → {ep.host}:{ep.port}", version,
-                                 f"{managed} managed roles, {len(roles)} roles in pg_roles", detail=c.phase))
-        perms.append(PermissionCheck("cnpg", f"SELECT pg_roles ({name})", True, "C5, roles table"))
-        superuser = any(r.name == ep.user and r.superuser for r in roles)
-        perms.append(PermissionCheck("cnpg", f"read pg_authid ({name})", superuser,
-                                     "detect manual ALTER ROLE (xmin vs passwordStatus)"))
+    with Tasks(max_workers=8) as pool:  # every cluster at once: its Secret, then one connection's queries
+        probed = list(pool.map(lambda c: _cnpg_cluster(conns, c), clusters))
+    for row, found in probed:
+        rows.append(row)
+        perms += found
     return rows, perms
+
+
+def _cnpg_cluster(conns: Any, c: Any) -> tuple[SystemStatus, list[PermissionCheck]]:
+    from checks.flows.cnpg import admin_version_and_roles
+
+    name = f"{c.namespace}/{c.name}"
+    try:
+        ep = conns.postgres_admin(c.namespace, c.name)
+        # one connection, not one per query; the CNPG pane's answer when it asked within seconds
+        version, roles = admin_version_and_roles(conns, c.namespace, c.name)
+    except SourceError as exc:
+        return SystemStatus(f"cnpg {name}", "error", detail=f"{exc.title}: {exc.message}"), []
+    managed = len(c.managed_roles) if hasattr(c, "managed_roles") else 0
+    row = SystemStatus(f"cnpg {name}", "pass", f"{ep.service} → {ep.host}:{ep.port}", version,
+                       f"{managed} managed roles, {len(roles)} roles in pg_roles", detail=c.phase)
+    superuser = any(r.name == ep.user and r.superuser for r in roles)
+    return row, [PermissionCheck("cnpg", f"SELECT pg_roles ({name})", True, "C5, roles table"),
+                 PermissionCheck("cnpg", f"read pg_authid ({name})", superuser,
+                                 "detect manual ALTER ROLE (xmin vs passwordStatus)")]
 
 
 def _rustfs(conns: Any) -> Probe:
@@ -205,13 +211,15 @@ def _rustfs_probe(conns: Any, ep: Any) -> Probe:
 
 
 def _prometheus(conns: Any) -> Probe:
-    url = conns.prometheus_url()
-    src = conns.prometheus(url, conns.config.timeout)
-    build = src.buildinfo()
     from checks.alerts import alert_counts, prometheus_rules
 
-    counts = alert_counts(conns)
-    rules = sum(len(g.rules) for g in prometheus_rules(conns, src, url))
+    url = conns.prometheus_url()
+    src = conns.prometheus(url, conns.config.timeout)
+    with Tasks(max_workers=2) as pool:  # the build, the counts and the rules at once
+        counted = pool.submit(alert_counts, conns)
+        listed = pool.submit(prometheus_rules, conns, src, url)
+        build = src.buildinfo()
+        counts, rules = counted.result(), sum(len(g.rules) for g in listed.result())
     quiet = f", {counts.suppressed} silenced" if counts.suppressed else ""
     return [SystemStatus("prometheus", "pass", url, build.version, f"{rules} rules",
                          f"{counts.firing} firing, {counts.pending} pending{quiet}")], [

@@ -146,6 +146,53 @@ def test_admin_endpoints_read_their_secret_and_service_at_once(lab: dict[str, An
         conns.close()
 
 
+def test_the_alerts_pane_reads_its_sources_at_once(lab: dict[str, Any], lab_config: Any) -> None:
+    """The Prometheus and Alertmanager Services (each before its server's reads), the CNPG clusters (the alerts'
+    links) and the PrometheusRules (where each rule is defined) are read at once, not in turn."""
+    from checks.alerts import load_alerts
+
+    conns = Connections(lab_config)
+    meet = ("get_service", "get_service", "list_cnpg_clusters", "list_prometheus_rules")
+    try:
+        meeting = _Meeting(conns.kube, meet)
+        conns._kube = meeting  # type: ignore[assignment]
+        data = load_alerts(conns)
+        assert sorted(meeting.met) == sorted(meet)
+        assert data.prometheus_url and data.alertmanager_url and data.groups and data.lints
+    finally:
+        conns._kube = meeting._kube  # type: ignore[assignment]
+        conns.close()
+
+
+def test_the_overview_probes_each_cnpg_cluster_and_prometheus_at_once(lab: dict[str, Any], lab_config: Any) -> None:
+    """Every CNPG cluster's superuser Secret (then its queries) at once; Prometheus's build, alert counts and
+    rules at once."""
+    from checks import overview
+
+    class Meeting(Connections):
+        meeting: Any = None
+
+        def prometheus(self, *args: Any, **kwargs: Any) -> Any:
+            if self.meeting is None:
+                self.meeting = _Meeting(super().prometheus(*args, **kwargs), ("buildinfo", "rules"))
+            return self.meeting
+
+    conns = Meeting(lab_config)
+    try:
+        clusters = conns.kube.list_cnpg_clusters("*")
+        assert len(clusters) >= 2
+        kube = _Meeting(conns.kube, ("get_secret",) * len(clusters))
+        conns._kube = kube  # type: ignore[assignment]
+        rows, _ = overview._cnpg(conns)
+        assert [r.status for r in rows] == ["pass"] * len(clusters) and len(kube.met) == len(clusters)
+        conns._kube = kube._kube  # type: ignore[assignment]
+        (row,), _ = overview._prometheus(conns)
+        assert row.status == "pass" and "rules" in row.counts
+        assert sorted(conns.meeting.met) == ["buildinfo", "rules"]
+    finally:
+        conns.close()
+
+
 class _Counting:
     """A KubeSource stand-in that forwards to the real one and counts the calls by name; `cluster_as` edits
     what get_cnpg_cluster answers."""
