@@ -3,6 +3,9 @@
 A round trip is a burst of bytes from the client that follows the start of the connection or a reply of
 the server: a pipeline sent in one go counts once whatever the number of commands in it. Works for any
 protocol (RESP, the PostgreSQL wire protocol, HTTP).
+
+With `delay`, each round trip's request is held that long before it goes on (on its connection only): the
+link to a remote cluster, where a round trip costs milliseconds instead of loopback's tens of microseconds.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -29,10 +33,11 @@ class Counts:
 
 
 class CountingProxy:
-    """Listens on 127.0.0.1:<port> and forwards to (host, port)."""
+    """Listens on 127.0.0.1:<port> and forwards to (host, port), each round trip `delay` seconds later."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, delay: float = 0.0) -> None:
         self.target = (host, port)
+        self.delay = delay
         self.counts = Counts()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -74,6 +79,8 @@ class CountingProxy:
                     if from_client and not last_from_client:
                         with self.counts.lock:
                             self.counts.round_trips += 1
+                        if self.delay:
+                            time.sleep(self.delay)
                     last_from_client = from_client
                     key.data.sendall(data)
         except OSError:

@@ -52,32 +52,38 @@ def _lab_groups(state: dict[str, Any]) -> dict[str, int]:
     return {str(k): int(v) for k, v in groups.items() if isinstance(v, int)}
 
 
-def measure(state: dict[str, Any], runs: int = 5) -> tuple[list[Metric], dict[str, Any]]:
-    conns = lab_conns(state)
-    fetches = {pane: pane_fetch(pane) for pane in PANES}
+def _all_panes(conns: Any, fetches: dict[str, Any]) -> None:
+    with Tasks(max_workers=len(fetches)) as pool:
+        for f in [pool.submit(fetch, conns) for fetch in fetches.values()]:
+            f.result()
+
+
+def _alone_and_together(conns: Any, fetches: dict[str, Any], runs: int) -> tuple[dict[str, list[float]], list[float]]:
+    """Each pane's fetch alone and all at once, `runs` times, interleaved so that noise hits both alike."""
     for fetch in fetches.values():  # warm: imports, kube client, caches the app also keeps
         fetch(conns)
     alone: dict[str, list[float]] = {p: [] for p in fetches}
     together: list[float] = []
-
-    def all_panes() -> None:
-        with Tasks(max_workers=len(fetches)) as pool:
-            for f in [pool.submit(fetch, conns) for fetch in fetches.values()]:
-                f.result()
-
-    for _ in range(runs):  # interleaved so that noise hits both alike
+    for _ in range(runs):
         for pane, fetch in fetches.items():
             conns.forget_cached()  # each measure reads the cluster afresh (as `r` does), not the last one's answers
             alone[pane].append(timed(lambda: fetch(conns))[0])
         conns.forget_cached()
-        together.append(timed(all_panes)[0])
+        together.append(timed(lambda: _all_panes(conns, fetches))[0])
+    return alone, together
+
+
+def measure(state: dict[str, Any], runs: int = 5) -> tuple[list[Metric], dict[str, Any]]:
+    conns = lab_conns(state)
+    fetches = {pane: pane_fetch(pane) for pane in PANES}
+    alone, together = _alone_and_together(conns, fetches, runs)
     # CPU of one full refresh, per process, over more runs (the /proc counters tick every 10 ms)
     groups = _lab_groups(state)
     cpu_runs = max(20, 4 * runs)
     lab_before, ours_before = _tree_cpu(groups), time.process_time()
     for _ in range(cpu_runs):
         conns.forget_cached()
-        all_panes()
+        _all_panes(conns, fetches)
     ours = (time.process_time() - ours_before) / cpu_runs
     lab_after = _tree_cpu(groups)
     lab = {name: (lab_after[name] - lab_before[name]) / cpu_runs for name in groups}
@@ -106,3 +112,29 @@ def measure(state: dict[str, Any], runs: int = 5) -> tuple[list[Metric], dict[st
                {"clusterdeck_s": ours, "lab_s": lab, "floor_s": floor}),
     ]
     return metrics, {"alone": med, "together": median(together), "cpu": {"clusterdeck": ours, **lab}}
+
+
+def measure_remote(state: dict[str, Any], delay: float = 0.02, runs: int = 3) -> tuple[list[Metric], dict[str, Any]]:
+    """The same refresh with every round trip to the lab's servers held `delay` seconds by a proxy, as to a
+    remote cluster: there the chains of requests that wait on each other, not the CPU, make the time. A pane's
+    time over `delay` is about the number of round trips on its longest chain."""
+    from bench.roundtrips import ProxiedLab
+
+    lab = ProxiedLab(state, delay)
+    conns = lab.conns()
+    try:
+        alone, together = _alone_and_together(conns, {pane: pane_fetch(pane) for pane in PANES}, runs)
+    finally:
+        conns.close()
+        lab.close()
+    med = {p: median(v) for p, v in alone.items()}
+    slowest = max(med, key=lambda p: med[p])
+    ratio = median(together) / med[slowest]
+    chains = ", ".join(f"{p} {v / delay:.1f}" for p, v in sorted(med.items(), key=lambda kv: -kv[1]))
+    return [Metric(f"full refresh over {ms(delay)} round trips (a remote cluster)", "info",
+                   f"{ratio:.2f}× ({ms(median(together))} vs {slowest} {ms(med[slowest])}); round trips on each "
+                   f"pane's longest chain: {chains}", None,
+                   f"as the full refresh above, {runs} interleaved runs, every request to the lab's servers held "
+                   f"{ms(delay)} by a proxy; a chain's length is the pane's median time alone over {ms(delay)}",
+                   {"alone_s": alone, "together_s": together, "delay_s": delay})], {"alone": med,
+                                                                                    "together": median(together)}

@@ -34,9 +34,9 @@ def pane_fetch(pane: str) -> Callable[[Any], Any]:
 
 
 class ProxiedLab:
-    """Proxies in front of every lab endpoint and a config that uses them."""
+    """Proxies in front of every lab endpoint and a config that uses them; `delay`: each round trip's wait."""
 
-    def __init__(self, state: dict[str, Any]) -> None:
+    def __init__(self, state: dict[str, Any], delay: float = 0.0) -> None:
         self.state = state
         self.proxies: dict[str, CountingProxy] = {}
         targets = {"kube": ("127.0.0.1", state["kube"]["port"])}
@@ -46,7 +46,7 @@ class ProxiedLab:
         by_addr: dict[tuple[str, int], CountingProxy] = {}
         for name, addr in targets.items():
             if addr not in by_addr:
-                by_addr[addr] = CountingProxy(*addr)
+                by_addr[addr] = CountingProxy(*addr, delay=delay)
             self.proxies[name] = by_addr[addr]
         self.dir = Path(tempfile.mkdtemp(prefix="clusterdeck-bench-proxy-"))
         kubeconfig = Path(state["kubeconfig"]).read_text().replace(

@@ -153,6 +153,9 @@ def main() -> int:
             log("refresh…")
             got, raw["refresh"] = refresh.measure(state, runs=runs)
             metrics += got
+            log("refresh over a slow link…")
+            got, raw["refresh_remote"] = refresh.measure_remote(state, runs=max(3, runs - 2))
+            metrics += got
         if "flows" not in skip:
             from bench import flows
 

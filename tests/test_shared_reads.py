@@ -71,6 +71,27 @@ def test_http_sources_are_made_once_and_keep_their_connection(lab: dict[str, Any
         conns.close()
 
 
+def test_the_bench_proxy_holds_each_round_trip_for_its_delay(lab: dict[str, Any], lab_config: Any) -> None:
+    """The bench's "remote cluster" link: every request waits `delay` on its way (a lower bound, the behaviour
+    under test; nothing here asserts how fast anything is)."""
+    import time
+
+    from bench.proxy import CountingProxy
+
+    conns = Connections(lab_config)
+    real = urlsplit(conns.prometheus_url())
+    proxy = CountingProxy(real.hostname or "127.0.0.1", real.port or 80, delay=0.3)
+    try:
+        prom = conns.prometheus(f"http://127.0.0.1:{proxy.port}", 5.0)
+        started = time.monotonic()
+        for _ in range(2):
+            assert prom.buildinfo().version
+        assert time.monotonic() - started >= 0.6 and proxy.counts.round_trips == 2
+    finally:
+        proxy.close()
+        conns.close()
+
+
 def test_http_sessions_read_the_environment_once_with_the_same_answer(tmp_path: Any,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import requests
