@@ -8,7 +8,7 @@ status either.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable, TypeVar
 from urllib.parse import unquote
 
 from checks.connect_factories import read_ahead
@@ -16,7 +16,10 @@ from checks.errors import SourceError
 from checks.redact import redact
 from checks.rustfs_identity import IAM_LIMITS, SOURCE_IAM, AccessKeyInfo, IamSnapshot
 from checks.sources.rustfs_admin import RustfsGroup, RustfsPolicy, RustfsUser
+from checks.sources.s3_fast import SignedQueries, local_name, xml_fields
 from checks.tasks import Tasks
+
+T = TypeVar("T")
 
 
 class IamApiAdapter:
@@ -36,13 +39,15 @@ class IamApiAdapter:
         self.__secret_key = secret_key
         self.timeout = float(timeout)
         self._iam = one_attempt_client("iam", self.endpoint_url, access_key, secret_key, region, self.timeout)
+        self._queries = SignedQueries(self.endpoint_url, access_key, secret_key, region, self.timeout)
 
     def __repr__(self) -> str:
         return f"IamApiAdapter({self.endpoint_url}, access_key={self.access_key!r})"
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+    def _guard(self, operation: str, request: Callable[[], T]) -> T:
+        """`request()`, its botocore errors as SourceError (the server's code and message, or the transport)."""
         try:
-            return getattr(self._iam, operation)(**kwargs)
+            return request()
         except self._bexc.ClientError as exc:
             err = exc.response.get("Error", {}) or {}
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -53,6 +58,9 @@ class IamApiAdapter:
         except self._bexc.BotoCoreError as exc:
             text = redact(str(exc), [self.__secret_key])
             raise SourceError("s3", "IAM API unreachable", f"{self.endpoint_url}: {text}", kind="unreachable") from None
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return self._guard(operation, lambda: getattr(self._iam, operation)(**kwargs))
 
     def _pages(self, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -65,10 +73,26 @@ class IamApiAdapter:
             marker = resp.get("Marker")
         return out
 
-    def access_keys(self, user: str) -> tuple[AccessKeyInfo, ...]:
-        meta = self._pages("list_access_keys", "AccessKeyMetadata", UserName=user)
-        return tuple(AccessKeyInfo(m["AccessKeyId"], user, "enabled" if m.get("Status") == "Active" else "disabled",
-                                   "iam-key") for m in meta)
+    def access_keys(self, user: str, page_size: int | None = None) -> tuple[AccessKeyInfo, ...]:
+        """ListAccessKeys, every page (`page_size`: keys per page, the server's default when None). Asked on every
+        refresh for every user, so by signed POSTs read with ElementTree (`SignedQueries`), not the client."""
+        out: list[AccessKeyInfo] = []
+        marker = None
+        for _ in range(100):
+            params = {"UserName": user, **({"Marker": marker} if marker else {}),
+                      **({"MaxItems": str(int(page_size))} if page_size else {})}
+            result = self._guard("list_access_keys", lambda: self._queries.call("ListAccessKeys", **params))
+            for listed in (e for e in result if local_name(e.tag) == "AccessKeyMetadata"):
+                for member in listed:
+                    key = xml_fields(member, ("AccessKeyId", "Status"))
+                    if key.get("AccessKeyId"):
+                        out.append(AccessKeyInfo(key["AccessKeyId"], user,
+                                                 "enabled" if key.get("Status") == "Active" else "disabled", "iam-key"))
+            page = xml_fields(result, ("IsTruncated", "Marker"))
+            marker = page.get("Marker") or None
+            if page.get("IsTruncated", "").strip().lower() != "true" or marker is None:
+                break
+        return tuple(out)
 
     def user_record(self, name: str, keys: tuple[AccessKeyInfo, ...]) -> RustfsUser:
         groups = tuple(g["GroupName"] for g in self._pages("list_groups_for_user", "Groups", UserName=name))

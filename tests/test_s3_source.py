@@ -319,3 +319,100 @@ def test_bucket_summary_transport_failures(closed_port: int, silent_port: int) -
     with pytest.raises(SourceError) as err:
         S3Source(f"http://{LOOPBACK}:{silent_port}", "ak", "sk", timeout=1).bucket_summary("b")
     assert err.value.kind == "timeout" and "did not answer within 1s" in err.value.message
+
+
+# -- IAM access keys by signed POSTs (checks.sources.s3_fast.SignedQueries) -----------------------------------
+
+def test_access_keys_by_signed_posts_equal_the_clients_answer(moto_server: MotoServer) -> None:
+    """Through moto: every key with its status, equal to what boto3's client lists; an unknown user
+    is the server's NoSuchEntity with the message the client path gives; a wrong secret is refused."""
+    import boto3
+
+    from checks.rustfs_iam_api import IamApiAdapter
+
+    ak, sk = moto_server.keys["admin"]
+    admin = boto3.session.Session().client("iam", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
+                                           aws_secret_access_key=sk, region_name="us-east-1")
+    user = "keys-probe"
+    admin.create_user(UserName=user)
+    try:
+        made = [admin.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"] for _ in range(2)]
+        admin.update_access_key(UserName=user, AccessKeyId=made[1], Status="Inactive")
+        iam = IamApiAdapter(moto_server.endpoint, ak, sk, timeout=5)
+        listed = admin.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        expected = sorted((m["AccessKeyId"], "enabled" if m["Status"] == "Active" else "disabled") for m in listed)
+        assert sorted((k.access_key, k.status) for k in iam.access_keys(user)) == expected
+        assert {k.user for k in iam.access_keys(user)} == {user} and len(expected) == 2
+
+        with pytest.raises(SourceError) as fast:
+            iam.access_keys("no-such-user")
+        with pytest.raises(SourceError) as client:
+            iam._call("list_access_keys", UserName="no-such-user")
+        assert fast.value.kind == "notfound" and "NoSuchEntity" in fast.value.message
+        assert fast.value.message == client.value.message
+
+        with pytest.raises(SourceError) as refused:
+            IamApiAdapter(moto_server.endpoint, ak, sk + "x", timeout=5).access_keys(user)
+        assert refused.value.kind in ("forbidden", "error") and sk not in refused.value.message
+    finally:
+        for key in admin.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+            admin.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        admin.delete_user(UserName=user)
+
+
+def test_access_keys_transport_failures(closed_port: int, silent_port: int) -> None:
+    from checks.rustfs_iam_api import IamApiAdapter
+
+    for port, timeout in ((closed_port, 2), (silent_port, 1)):
+        with pytest.raises(SourceError) as err:
+            IamApiAdapter(f"http://{LOOPBACK}:{port}", "ak", "sk-secret", timeout=timeout).access_keys("u")
+        assert err.value.kind == "unreachable" and err.value.title == "IAM API unreachable"
+        assert "sk-secret" not in err.value.message
+
+
+def test_access_keys_follow_the_markers_of_a_paged_answer() -> None:
+    """moto answers ListAccessKeys in one page whatever MaxItems says; a server that pages (IAM's own answer
+    shape, two pages joined by a Marker) is followed to the end, and MaxItems is sent."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    from checks.rustfs_iam_api import IamApiAdapter
+
+    ns = "https://iam.amazonaws.com/doc/2010-05-08/"
+    asked: list[dict[str, list[str]]] = []
+
+    def page(keys: list[tuple[str, str]], marker: str) -> bytes:
+        members = "".join(f"<member><UserName>u</UserName><AccessKeyId>{k}</AccessKeyId><Status>{s}</Status>"
+                          "<CreateDate>2026-11-24T17:30:24Z</CreateDate></member>" for k, s in keys)
+        more = f"<IsTruncated>true</IsTruncated><Marker>{marker}</Marker>" if marker else "<IsTruncated>false</IsTruncated>"
+        return (f'<ListAccessKeysResponse xmlns="{ns}"><ListAccessKeysResult><UserName>u</UserName>'
+                f"<AccessKeyMetadata>{members}</AccessKeyMetadata>{more}</ListAccessKeysResult>"
+                "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListAccessKeysResponse>").encode()
+
+    class Paged(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            asked.append(form)
+            body = (page([("AKIAONE", "Active")], "next-page") if "Marker" not in form
+                    else page([("AKIATWO", "Inactive")], ""))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((LOOPBACK, 0), Paged)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        iam = IamApiAdapter(f"http://{LOOPBACK}:{server.server_address[1]}", "ak", "sk", timeout=5)
+        keys = iam.access_keys("u", page_size=1)
+        assert [(k.access_key, k.status) for k in keys] == [("AKIAONE", "enabled"), ("AKIATWO", "disabled")]
+        assert [q.get("Marker") for q in asked] == [None, ["next-page"]]
+        assert all(q["Action"] == ["ListAccessKeys"] and q["MaxItems"] == ["1"] and q["UserName"] == ["u"]
+                   for q in asked)
+    finally:
+        server.shutdown()
+        server.server_close()

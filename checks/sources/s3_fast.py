@@ -1,9 +1,10 @@
-"""The S3 source's fast reads: ListBuckets parsed by ElementTree inside botocore, and signed GETs.
+"""The S3 and IAM sources' fast reads: ListBuckets parsed by ElementTree inside botocore, signed GETs (bucket
+details) and signed Query-protocol POSTs (IAM access keys).
 
 botocore's generic, model-driven machinery costs milliseconds of CPU per request, which the UI thread waits
-for under the GIL. Two reads are hot at scale: ListBuckets of thousands of buckets (each refresh) and every
-bucket's details (~15,000 requests for 5,000 buckets in the pane's background). Both are read here with
-ElementTree; requests still go through botocore's signer and HTTP session, so timeouts and transport errors
+for under the GIL. Three reads are hot: ListBuckets of thousands of buckets (each refresh), every bucket's
+details (~15,000 requests for 5,000 buckets in the pane's background) and every IAM user's access keys (each
+refresh). They are read here with ElementTree; requests still go through botocore's signer and HTTP session, so timeouts and transport errors
 are botocore's, and errors come back as botocore's ClientError.
 """
 
@@ -127,56 +128,109 @@ def fast_listing_first(events: Any) -> None:
     events.register_first("before-parse.s3.*", before_parse)
 
 
-class SignedGets:
-    """`GET /bucket?query` signed by botocore's S3 SigV4 signer and sent by botocore's HTTP session (the
-    client's timeouts, one attempt). For the reads of every bucket's details: the client's generic machinery
-    (events, an endpoint ruleset evaluated anew for each bucket name, model-driven parsing) made ~3 ms of CPU
-    per request; this ~1 ms. The signer and session are made on first use; the secret is never in a repr."""
+class _Signed:
+    """botocore's SigV4 signer (`signer`: its class) and HTTP session (the client's timeouts, one attempt), made
+    on first use, for requests sent without a botocore client; the secret is never in a repr."""
 
-    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str, timeout: float) -> None:
-        self.endpoint_url = endpoint_url
+    signer: Any = None
+
+    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str, timeout: float,
+                 service: str) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
         self._made: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
-        self.__keys = (access_key, secret_key, region, timeout)
+        self.__keys = (access_key, secret_key, region, timeout, service)
 
     def __repr__(self) -> str:
-        return f"SignedGets({self.endpoint_url}, access_key={self.__keys[0]!r})"
+        return f"{type(self).__name__}({self.endpoint_url}, access_key={self.__keys[0]!r})"
 
     def _signer_and_session(self) -> tuple[Any, Any]:
         with self._lock:
             if self._made is None:
-                from botocore.auth import S3SigV4Auth
+                from botocore import auth
                 from botocore.credentials import Credentials
                 from botocore.httpsession import URLLib3Session
 
-                access_key, secret_key, region, timeout = self.__keys
-                self._made = (S3SigV4Auth(Credentials(access_key, secret_key), "s3", region),
+                access_key, secret_key, region, timeout, service = self.__keys
+                signer = getattr(auth, self.signer)
+                self._made = (signer(Credentials(access_key, secret_key), service, region),
                               URLLib3Session(timeout=(timeout, timeout), max_pool_connections=16))
             return self._made
+
+    def _send(self, request: Any) -> Any:
+        signer, http = self._signer_and_session()
+        signer.add_auth(request)
+        return http.send(request.prepare())
+
+
+def error_or_root(response: Any, operation: str) -> Any:
+    """The XML root of a success; for an error answer (status >= 300, S3's `<Error>` or the Query protocol's
+    `<ErrorResponse><Error>`, or a body that is not XML) botocore's ClientError with the server's Code and
+    Message, as a botocore client raises it."""
+    import xml.etree.ElementTree as ET
+
+    from botocore.exceptions import ClientError
+
+    try:
+        root = ET.fromstring(response.content) if response.content else None
+    except ET.ParseError:
+        root = None
+    error = root
+    if root is not None and local_name(root.tag) == "ErrorResponse":
+        error = next((e for e in root if local_name(e.tag) == "Error"), root)
+    if response.status_code >= 300 or root is None or local_name(error.tag) == "Error":
+        fields = xml_fields(error, ("Code", "Message")) if error is not None else {}
+        code = fields.get("Code") or str(response.status_code)
+        raise ClientError({"Error": {"Code": code, "Message": fields.get("Message", "")},
+                           "ResponseMetadata": {"HTTPStatusCode": response.status_code}}, operation)
+    return root
+
+
+class SignedGets(_Signed):
+    """`GET /bucket?query` signed by botocore's S3 SigV4 signer and sent by botocore's HTTP session. For the
+    reads of every bucket's details: the client's generic machinery (events, an endpoint ruleset evaluated anew
+    for each bucket name, model-driven parsing) made ~3 ms of CPU per request; this ~1 ms."""
+
+    signer = "S3SigV4Auth"
+
+    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str, timeout: float) -> None:
+        super().__init__(endpoint_url, access_key, secret_key, region, timeout, "s3")
 
     def get(self, operation: str, bucket: str, query: str, xml: bool = True) -> Any:
         """The answer's XML root (`xml=False`: a success's body as it is, e.g. a policy's JSON); an error answer
         raises botocore's ClientError with the server's Code and Message, as the client would. `query` is
         already percent-encoded as SigV4 signs it."""
-        import xml.etree.ElementTree as ET
         from urllib.parse import quote
 
         from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import ClientError
 
-        signer, http = self._signer_and_session()
-        request = AWSRequest("GET", f"{self.endpoint_url}/{quote(bucket, safe='-_.~')}?{query}")
-        signer.add_auth(request)
-        response = http.send(request.prepare())
+        response = self._send(AWSRequest("GET", f"{self.endpoint_url}/{quote(bucket, safe='-_.~')}?{query}"))
         if not xml and response.status_code < 300:
             return response.content
-        try:
-            root = ET.fromstring(response.content) if response.content else None
-        except ET.ParseError:
-            root = None
-        if response.status_code >= 300 or root is None or local_name(root.tag) == "Error":
-            fields = xml_fields(root, ("Code", "Message")) if root is not None else {}
-            code = fields.get("Code") or str(response.status_code)
-            raise ClientError({"Error": {"Code": code, "Message": fields.get("Message", "")},
-                               "ResponseMetadata": {"HTTPStatusCode": response.status_code}}, operation)
-        return root
+        return error_or_root(response, operation)
+
+
+class SignedQueries(_Signed):
+    """AWS Query-protocol requests (IAM: `POST /` with `Action=…&Version=…`) signed by botocore's SigV4 signer
+    and sent by botocore's HTTP session, the answer read by ElementTree. For the requests made on every
+    refresh (ListAccessKeys, one per user): through the boto3 client each cost ~3 ms of CPU, most of it
+    botocore's generic event and parsing machinery."""
+
+    signer = "SigV4Auth"
+
+    def __init__(self, endpoint_url: str, access_key: str, secret_key: str, region: str, timeout: float,
+                 service: str = "iam", version: str = "2010-05-08") -> None:
+        super().__init__(endpoint_url, access_key, secret_key, region, timeout, service)
+        self.version = version
+
+    def call(self, action: str, **params: str) -> Any:
+        """The answer's `<ActionResult>` element; an error answer raises botocore's ClientError."""
+        from urllib.parse import urlencode
+
+        from botocore.awsrequest import AWSRequest
+
+        body = urlencode({"Action": action, "Version": self.version, **params})
+        response = self._send(AWSRequest("POST", f"{self.endpoint_url}/", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}))
+        root = error_or_root(response, action)
+        return next((e for e in root if local_name(e.tag) == f"{action}Result"), root)
