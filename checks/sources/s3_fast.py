@@ -10,6 +10,7 @@ are botocore's, and errors come back as botocore's ClientError.
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import datetime
 from typing import Any
@@ -128,6 +129,12 @@ def fast_listing_first(events: Any) -> None:
     events.register_first("before-parse.s3.*", before_parse)
 
 
+SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+"""What a botocore client gives its HTTP session (`_compute_socket_options`; URLLib3Session alone sets none):
+without TCP_NODELAY a request whose body is sent after its headers (a POST) waits ~40 ms for the server's
+delayed ACK (Nagle's algorithm)."""
+
+
 class _Signed:
     """botocore's SigV4 signer (`signer`: its class) and HTTP session (the client's timeouts, one attempt), made
     on first use, for requests sent without a botocore client; the secret is never in a repr."""
@@ -154,7 +161,8 @@ class _Signed:
                 access_key, secret_key, region, timeout, service = self.__keys
                 signer = getattr(auth, self.signer)
                 self._made = (signer(Credentials(access_key, secret_key), service, region),
-                              URLLib3Session(timeout=(timeout, timeout), max_pool_connections=16))
+                              URLLib3Session(timeout=(timeout, timeout), max_pool_connections=16,
+                                             socket_options=SOCKET_OPTIONS))
             return self._made
 
     def _send(self, request: Any) -> Any:
@@ -229,7 +237,7 @@ class SignedQueries(_Signed):
 
         from botocore.awsrequest import AWSRequest
 
-        body = urlencode({"Action": action, "Version": self.version, **params})
+        body = urlencode({"Action": action, "Version": self.version, **params}).encode()
         response = self._send(AWSRequest("POST", f"{self.endpoint_url}/", data=body, headers={
             "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}))
         root = error_or_root(response, action)
