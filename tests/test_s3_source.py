@@ -433,3 +433,74 @@ def test_signed_requests_keep_the_socket_options_of_a_botocore_client() -> None:
     assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in expected
     for signed in (SignedQueries(endpoint, "a", "b", "us-east-1", 1.0), SignedGets(endpoint, "a", "b", "us-east-1", 1.0)):
         assert signed._signer_and_session()[1]._socket_options == expected
+
+
+def test_account_details_read_as_botocore_reads_them(moto_server: MotoServer) -> None:
+    """moto's GetAccountAuthorizationDetails, read by a signed POST and `query_value`, equals botocore's parse of
+    the same request on every field the identity snapshot reads (users' groups and policies, groups' policies,
+    policies' versions and documents, the page flag). moto leaves PolicyName out of the policies: their ARN
+    names them, as the snapshot reads them (`_policy_name`)."""
+    import json
+
+    import boto3
+
+    from checks.rustfs_iam_api import IamApiAdapter, _doc, _policy_name
+
+    ak, sk = moto_server.keys["admin"]
+    admin = boto3.session.Session().client("iam", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
+                                           aws_secret_access_key=sk, region_name="us-east-1")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                   "Resource": "arn:aws:s3:::b/<&>*"}]}
+    arn = admin.create_policy(PolicyName="details-probe", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    second = {**doc, "Statement": [{**doc["Statement"][0], "Action": "s3:PutObject"}]}
+    admin.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(second), SetAsDefault=True)
+    admin.create_group(GroupName="details-group")
+    admin.attach_group_policy(GroupName="details-group", PolicyArn=arn)
+    admin.create_user(UserName="details-user")
+    admin.add_user_to_group(GroupName="details-group", UserName="details-user")
+    admin.attach_user_policy(UserName="details-user", PolicyArn=arn)
+    try:
+        def view(d: dict) -> tuple:
+            users = sorted((u["UserName"], tuple(u.get("GroupList") or ()),
+                            tuple(p["PolicyName"] for p in u.get("AttachedManagedPolicies") or ()))
+                           for u in d.get("UserDetailList") or ())
+            groups = sorted((g["GroupName"], tuple(p["PolicyName"] for p in g.get("AttachedManagedPolicies") or ()))
+                            for g in d.get("GroupDetailList") or ())
+            policies = sorted((_policy_name(p), p["Arn"], tuple(sorted(
+                (v["VersionId"], v["IsDefaultVersion"], json.dumps(_doc(v["Document"]), sort_keys=True))
+                for v in p.get("PolicyVersionList") or ()))) for p in d.get("Policies") or ())
+            return users, groups, policies, d.get("IsTruncated")
+
+        fast = IamApiAdapter(moto_server.endpoint, ak, sk, timeout=5).account_details()
+        slow = admin.get_account_authorization_details(Filter=["User", "Group", "LocalManagedPolicy"])
+        assert view(fast) == view(slow)
+        assert ("details-user", ("details-group",), ("details-probe",)) in view(fast)[0]
+        assert any(name == "details-probe" and len(versions) == 2 for name, _, versions in view(fast)[2])
+    finally:
+        admin.detach_user_policy(UserName="details-user", PolicyArn=arn)
+        admin.remove_user_from_group(GroupName="details-group", UserName="details-user")
+        admin.delete_user(UserName="details-user")
+        admin.detach_group_policy(GroupName="details-group", PolicyArn=arn)
+        admin.delete_group(GroupName="details-group")
+        for v in admin.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if not v["IsDefaultVersion"]:
+                admin.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+        admin.delete_policy(PolicyArn=arn)
+
+
+def test_query_answers_of_unexpected_shape_do_not_break_the_snapshot() -> None:
+    import xml.etree.ElementTree as ET
+
+    from checks.rustfs_iam_api import _names, _records
+    from checks.sources.s3_fast import query_value
+
+    page = query_value(ET.fromstring(
+        "<R><IsTruncated>maybe</IsTruncated><UserDetailList><member>just text</member><member><UserName>u"
+        "</UserName><GroupList><member><x/></member><member>g</member></GroupList></member></UserDetailList>"
+        "<IsDefaultVersion>true</IsDefaultVersion></R>"))
+    assert page["IsTruncated"] == "maybe" and page["IsDefaultVersion"] is True
+    assert _records(page["UserDetailList"]) == [{"UserName": "u", "GroupList": [{"x": ""}, "g"]}]
+    assert _names(page["UserDetailList"][1]["GroupList"]) == ("g",) and _records("text") == [] and _names(None) == ()
+    deep = "<a>" * 40 + "x" + "</a>" * 40
+    with pytest.raises(ValueError):
+        query_value(ET.fromstring(deep))

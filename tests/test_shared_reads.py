@@ -441,10 +441,10 @@ def test_identity_keys_are_asked_for_while_the_users_are_read(lab: dict[str, Any
         def __init__(self, real: Any) -> None:
             self.real = real
 
-        def _call(self, operation: str, **kwargs: Any) -> Any:
-            if operation == "get_account_authorization_details" and state["wait"]:
+        def account_details(self, marker: str | None = None) -> Any:
+            if state["wait"]:
                 state["overlapped"] = asked_keys.wait(10)
-            return self.real._call(operation, **kwargs)
+            return self.real.account_details(marker)
 
         def access_keys(self, user: str) -> Any:
             state["asked"].append(user)

@@ -1,10 +1,10 @@
 """The S3 and IAM sources' fast reads: ListBuckets parsed by ElementTree inside botocore, signed GETs (bucket
-details) and signed Query-protocol POSTs (IAM access keys).
+details) and signed Query-protocol POSTs (IAM access keys and account details).
 
 botocore's generic, model-driven machinery costs milliseconds of CPU per request, which the UI thread waits
 for under the GIL. Three reads are hot: ListBuckets of thousands of buckets (each refresh), every bucket's
-details (~15,000 requests for 5,000 buckets in the pane's background) and every IAM user's access keys (each
-refresh). They are read here with ElementTree; requests still go through botocore's signer and HTTP session, so timeouts and transport errors
+details (~15,000 requests for 5,000 buckets in the pane's background) and the IAM account details and every IAM
+user's access keys (each refresh). They are read here with ElementTree; requests still go through botocore's signer and HTTP session, so timeouts and transport errors
 are botocore's, and errors come back as botocore's ClientError.
 """
 
@@ -192,6 +192,24 @@ def error_or_root(response: Any, operation: str) -> Any:
         raise ClientError({"Error": {"Code": code, "Message": fields.get("Message", "")},
                            "ResponseMetadata": {"HTTPStatusCode": response.status_code}}, operation)
     return root
+
+
+def query_value(node: Any, depth: int = 0) -> Any:
+    """An AWS Query-protocol answer element as plain data, as botocore's parser shapes it for the fields read
+    here: a list for `<member>` children, a dict of the children by name otherwise, a leaf's text ('true' and
+    'false' of an `Is…` field as a bool; dates and numbers stay text). ValueError past 32 levels (no answer
+    nests that deep)."""
+    if depth > 32:
+        raise ValueError("answer nested too deep")
+    children = list(node)
+    if not children:
+        text = node.text or ""
+        if local_name(node.tag).startswith("Is") and text in ("true", "false"):
+            return text == "true"
+        return text
+    if all(local_name(c.tag) == "member" for c in children):
+        return [query_value(c, depth + 1) for c in children]
+    return {local_name(c.tag): query_value(c, depth + 1) for c in children}
 
 
 class SignedGets(_Signed):
