@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
 from checks.errors import SourceError
 from checks.sources.s3 import S3Source, classify_s3_error
 from tests.servers import BUCKET, LOOPBACK, OTHER_BUCKET, MotoServer, closed_port, moto_server, silent_port  # noqa: F401
+
+
+def admin_client(srv: MotoServer, service: str) -> Any:
+    """A plain boto3 client of `service` ("s3", "iam") with the admin user's keys, to set a case up."""
+    import boto3
+
+    ak, sk = srv.keys["admin"]
+    return boto3.session.Session().client(service, endpoint_url=srv.endpoint, aws_access_key_id=ak,
+                                          aws_secret_access_key=sk, region_name="us-east-1")
 
 
 def s3(srv: MotoServer, user: str, secret_suffix: str = "") -> S3Source:
@@ -272,11 +282,8 @@ def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServ
     import json
     from urllib.parse import unquote
 
-    import boto3
-
     ak, sk = moto_server.keys["admin"]
-    admin = boto3.session.Session().client("s3", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
-                                           aws_secret_access_key=sk, region_name="us-east-1")
+    admin = admin_client(moto_server, "s3")
     name = "details-probe"
     admin.create_bucket(Bucket=name)
     try:
@@ -326,13 +333,11 @@ def test_bucket_summary_transport_failures(closed_port: int, silent_port: int) -
 def test_access_keys_by_signed_posts_equal_the_clients_answer(moto_server: MotoServer) -> None:
     """Through moto: every key with its status, equal to what boto3's client lists; an unknown user
     is the server's NoSuchEntity with the message the client path gives; a wrong secret is refused."""
-    import boto3
 
     from checks.rustfs_iam_api import IamApiAdapter
 
     ak, sk = moto_server.keys["admin"]
-    admin = boto3.session.Session().client("iam", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
-                                           aws_secret_access_key=sk, region_name="us-east-1")
+    admin = admin_client(moto_server, "iam")
     user = "keys-probe"
     admin.create_user(UserName=user)
     try:
@@ -442,13 +447,10 @@ def test_account_details_read_as_botocore_reads_them(moto_server: MotoServer) ->
     names them, as the snapshot reads them (`_policy_name`)."""
     import json
 
-    import boto3
-
     from checks.rustfs_iam_api import IamApiAdapter, _doc, _policy_name
 
     ak, sk = moto_server.keys["admin"]
-    admin = boto3.session.Session().client("iam", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
-                                           aws_secret_access_key=sk, region_name="us-east-1")
+    admin = admin_client(moto_server, "iam")
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                    "Resource": "arn:aws:s3:::b/<&>*"}]}
     arn = admin.create_policy(PolicyName="details-probe", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
