@@ -282,7 +282,6 @@ def test_bucket_summary_pages_policy_versioning_and_errors(moto_server: MotoServ
     import json
     from urllib.parse import unquote
 
-    ak, sk = moto_server.keys["admin"]
     admin = admin_client(moto_server, "s3")
     name = "details-probe"
     admin.create_bucket(Bucket=name)
