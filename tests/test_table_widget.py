@@ -199,6 +199,31 @@ async def test_cells_and_labels_are_literal_text() -> None:
         assert "[red]x[/red] [@click=app.quit]y[/]" in table.render_line(1).text
 
 
+async def test_a_filter_that_hides_every_row_says_so() -> None:
+    """A filter set by a link (the Alerts pane filters its alerts by a rule's name) or left on hides every row:
+    the table says so on its first line, with the pattern shown literally, instead of looking empty."""
+    async with _running((100, 8), rows=3) as (app, pilot, table):
+        table.apply_filter("DragonflyDown")
+        await pilot.pause()
+        line = table.render_line(1).text
+        assert "3 rows, none matches the filter DragonflyDown" in line and "/ to change or clear it" in line
+        assert table.render_line(2).text.strip() == ""
+        table.apply_filter("[b]x[/b]\x1b]0;pwn\x07")
+        await pilot.pause()
+        line = table.render_line(1).text
+        assert "[b]x[/b]" in line and "\x1b" not in line and "\x07" not in line
+        table.apply_filter("user", invert=True)
+        await pilot.pause()
+        assert "none matches the filter !user" in table.render_line(1).text
+        table.apply_filter("")
+        await pilot.pause()
+        assert "User-00000" in table.render_line(1).text and "none matches" not in table.render_line(1).text
+        table.set_rows(COLUMNS, [])
+        table.apply_filter("anything")
+        await pilot.pause()
+        assert table.render_line(1).text.strip() == ""  # no rows at all: nothing was hidden
+
+
 def test_stored_rows_share_repeated_cells() -> None:
     rows = [(f"k{i}", stored_row((Text("on", style="green"), f"name-{i}"))) for i in range(100)]
     assert all(isinstance(cells, StoredRow) for _, cells in rows)

@@ -29,7 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.safe import safe
-from tui.widgets.table_draw import CELL_PADDING, row_segments
+from tui.widgets.table_draw import CELL_PADDING, no_match_line, row_segments
 from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, stored_row, text_of, width_of
 
 __all__ = ["FilterableTable", "PreparedRows", "RowKey", "RowMessage", "StoredRow", "stored_row"]
@@ -354,7 +354,10 @@ class FilterableTable(ScrollView, can_focus=True):
             index = -1
         else:
             index = scroll_y + y - 1
-            if index >= len(self._shown):
+            if index == 0 and not self._shown and self._all_rows and (self.filter_pattern or self.filter_invert):
+                key = ("no match", width, self.filter_pattern, self.filter_invert)
+                index = -3
+            elif index >= len(self._shown):
                 key = ("blank", width)
                 index = -2
             else:
@@ -365,6 +368,8 @@ class FilterableTable(ScrollView, can_focus=True):
                 self._lines.clear()
             base = self._base()
             strip = self._lines[key] = (Strip.blank(width, base) if index == -2
+                                        else no_match_line(len(self._all_rows), self.filter_pattern,
+                                                           self.filter_invert, width, base) if index == -3
                                         else self._render_row(index, scroll_x, width, base))
         return strip
 

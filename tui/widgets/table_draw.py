@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
+
+from tui.safe import clean
 
 from tui.widgets.table_rows import Cell, fit, text_of
 
@@ -58,3 +62,11 @@ def row_segments(cells: Sequence[Cell], widths: Sequence[int], console: Any) -> 
             segments.extend(cell.render(console))
         segments.append(Segment(pad))
     return segments
+
+
+def no_match_line(rows: int, pattern: str, invert: bool, width: int, base: Style) -> Strip:
+    """The line that says a filter hides all `rows`: a filter set by a link from another pane, or left on, is
+    not seen once its bar is closed, and the table would just look empty. The pattern is shown literally."""
+    shown = ("!" if invert else "") + clean(pattern, 200)
+    text = f" {rows} rows, none matches the filter {shown}  (/ to change or clear it)"
+    return Strip([Segment(text, base + Style(dim=True, italic=True))]).crop(0, width).adjust_cell_length(width, base)
