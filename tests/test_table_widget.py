@@ -224,6 +224,26 @@ async def test_a_filter_that_hides_every_row_says_so() -> None:
         assert table.render_line(1).text.strip() == ""  # no rows at all: nothing was hidden
 
 
+async def test_the_header_shows_an_active_filter_and_how_many_rows_pass() -> None:
+    """With its bar closed a filter is otherwise not seen: the header ends with the pattern (literal) and the
+    count, and goes back to the bare column labels when the filter is cleared."""
+    async with _running((80, 8), rows=12) as (app, pilot, table):
+        bare = table.render_line(0).text
+        assert "/" not in bare and "name" in bare
+        table.apply_filter("user-0000[1-3]")
+        await pilot.pause()
+        header = table.render_line(0).text
+        assert header.rstrip().endswith("/user-0000[1-3]  3 of 12") and header.startswith(bare[:10])
+        assert table.apply_filter("[b]x[/b]\x1b]0;t\x07", invert=True) is None
+        await pilot.pause()
+        header = table.render_line(0).text
+        assert "/![b]x[/b]" in header and "\x1b" not in header and "\x07" not in header
+        assert header.rstrip().endswith("12 of 12")
+        table.apply_filter("")
+        await pilot.pause()
+        assert table.render_line(0).text.rstrip() == bare.rstrip()  # (the scrollbar comes and goes)
+
+
 def test_stored_rows_share_repeated_cells() -> None:
     rows = [(f"k{i}", stored_row((Text("on", style="green"), f"name-{i}"))) for i in range(100)]
     assert all(isinstance(cells, StoredRow) for _, cells in rows)

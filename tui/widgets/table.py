@@ -29,7 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.safe import safe
-from tui.widgets.table_draw import CELL_PADDING, no_match_line, row_segments
+from tui.widgets.table_draw import CELL_PADDING, filter_tag, no_match_line, row_segments, with_tag
 from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, stored_row, text_of, width_of
 
 __all__ = ["FilterableTable", "PreparedRows", "RowKey", "RowMessage", "StoredRow", "stored_row"]
@@ -350,7 +350,8 @@ class FilterableTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         if y == 0:
-            key: tuple[Any, ...] = ("header", scroll_x, width, self.has_focus)
+            tag = filter_tag(len(self._shown), len(self._all_rows), self.filter_pattern, self.filter_invert)
+            key: tuple[Any, ...] = ("header", scroll_x, width, self.has_focus, tag)
             index = -1
         else:
             index = scroll_y + y - 1
@@ -371,6 +372,9 @@ class FilterableTable(ScrollView, can_focus=True):
                                         else no_match_line(len(self._all_rows), self.filter_pattern,
                                                            self.filter_invert, width, base) if index == -3
                                         else self._render_row(index, scroll_x, width, base))
+            if index == -1 and tag:
+                strip = self._lines[key] = with_tag(strip, tag, width, self.get_component_rich_style(
+                    "datatable--header"))
         return strip
 
     def _render_row(self, index: int, scroll_x: int, width: int, base: Style) -> Strip:

@@ -70,3 +70,18 @@ def no_match_line(rows: int, pattern: str, invert: bool, width: int, base: Style
     shown = ("!" if invert else "") + clean(pattern, 200)
     text = f" {rows} rows, none matches the filter {shown}  (/ to change or clear it)"
     return Strip([Segment(text, base + Style(dim=True, italic=True))]).crop(0, width).adjust_cell_length(width, base)
+
+
+def filter_tag(shown: int, rows: int, pattern: str, invert: bool) -> str:
+    """What the header shows while a filter is on (its bar closed, the filter is otherwise not seen, as k9s
+    shows it in a table's title): the pattern, shown literally, and how many rows pass; '' without a filter."""
+    if not pattern and not invert:
+        return ""
+    return f" /{'!' if invert else ''}{clean(pattern, 40)}  {shown} of {rows} "
+
+
+def with_tag(strip: Strip, tag: str, width: int, style: Style) -> Strip:
+    """The header line `strip` with `tag` over its right end (in reverse video, so it reads as a label)."""
+    label = Strip([Segment(tag, style + Style(reverse=True, bold=True))]).crop(0, width)
+    room = max(0, width - label.cell_length)
+    return Strip.join([strip.crop(0, room).adjust_cell_length(room, style), label])
