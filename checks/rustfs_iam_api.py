@@ -16,7 +16,7 @@ from checks.errors import SourceError
 from checks.redact import redact
 from checks.rustfs_identity import IAM_LIMITS, SOURCE_IAM, AccessKeyInfo, IamSnapshot
 from checks.sources.rustfs_admin import RustfsGroup, RustfsPolicy, RustfsUser
-from checks.sources.s3_fast import SignedQueries, local_name, query_value, xml_fields
+from checks.sources.s3_fast import SignedQueries, query_value
 from checks.tasks import Tasks
 
 T = TypeVar("T")
@@ -75,43 +75,43 @@ class IamApiAdapter:
 
     def access_keys(self, user: str, page_size: int | None = None) -> tuple[AccessKeyInfo, ...]:
         """ListAccessKeys, every page (`page_size`: keys per page, the server's default when None). Asked on every
-        refresh for every user, so by signed POSTs read with ElementTree (`SignedQueries`), not the client."""
+        refresh for every user, so by signed POSTs (`query`), not the client."""
         out: list[AccessKeyInfo] = []
         marker = None
         for _ in range(100):
-            params = {"UserName": user, **({"Marker": marker} if marker else {}),
-                      **({"MaxItems": str(int(page_size))} if page_size else {})}
-            result = self._guard("list_access_keys", lambda: self._queries.call("ListAccessKeys", **params))
-            for listed in (e for e in result if local_name(e.tag) == "AccessKeyMetadata"):
-                for member in listed:
-                    key = xml_fields(member, ("AccessKeyId", "Status"))
-                    if key.get("AccessKeyId"):
-                        out.append(AccessKeyInfo(key["AccessKeyId"], user,
-                                                 "enabled" if key.get("Status") == "Active" else "disabled", "iam-key"))
-            page = xml_fields(result, ("IsTruncated", "Marker"))
-            marker = page.get("Marker") or None
-            if page.get("IsTruncated", "").strip().lower() != "true" or marker is None:
+            page = self.query("ListAccessKeys", "list_access_keys", UserName=user,
+                              **({"Marker": marker} if marker else {}),
+                              **({"MaxItems": str(int(page_size))} if page_size else {}))
+            for key in _records(page.get("AccessKeyMetadata")):
+                if key.get("AccessKeyId") and isinstance(key["AccessKeyId"], str):
+                    out.append(AccessKeyInfo(key["AccessKeyId"], user,
+                                             "enabled" if key.get("Status") == "Active" else "disabled", "iam-key"))
+            marker = page.get("Marker") if isinstance(page.get("Marker"), str) else None
+            if page.get("IsTruncated") is not True or not marker:
                 break
         return tuple(out)
 
     def account_details(self, marker: str | None = None) -> dict[str, Any]:
-        """One page of GetAccountAuthorizationDetails (users, groups, local policies) as plain data
-        (`query_value`), by a signed POST as `access_keys`: asked on every refresh, ~4 ms of CPU through the
-        client's generic parser."""
-        params = {"Filter.member.1": "User", "Filter.member.2": "Group", "Filter.member.3": "LocalManagedPolicy",
-                  **({"Marker": marker} if marker else {})}
+        """One page of GetAccountAuthorizationDetails (users, groups, local policies) by a signed POST
+        (`query`): asked on every refresh, ~4 ms of CPU through the client's generic parser."""
+        return self.query("GetAccountAuthorizationDetails", "get_account_authorization_details",
+                          **{"Filter.member.1": "User", "Filter.member.2": "Group",
+                             "Filter.member.3": "LocalManagedPolicy", **({"Marker": marker} if marker else {})})
 
+    def query(self, action: str, operation: str, **params: str) -> dict[str, Any]:
+        """One Query-protocol call by a signed POST (`SignedQueries`), its `<ActionResult>` as plain data
+        (`query_value`); errors as `_call`'s, named `operation`."""
         def read() -> dict[str, Any]:
-            result = self._queries.call("GetAccountAuthorizationDetails", **params)
+            result = self._queries.call(action, **params)
             try:
                 page = query_value(result)
             except (ValueError, RecursionError):
                 page = None
             if not isinstance(page, dict):
-                raise SourceError("s3", "IAM API error", "GetAccountAuthorizationDetails: not an IAM answer")
+                raise SourceError("s3", "IAM API error", f"{action}: not an IAM answer")
             return page
 
-        return self._guard("get_account_authorization_details", read)
+        return self._guard(operation, read)
 
     def user_record(self, name: str, keys: tuple[AccessKeyInfo, ...]) -> RustfsUser:
         groups = tuple(g["GroupName"] for g in self._pages("list_groups_for_user", "Groups", UserName=name))

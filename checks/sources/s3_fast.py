@@ -3,9 +3,10 @@ details) and signed Query-protocol POSTs (IAM access keys and account details).
 
 botocore's generic, model-driven machinery costs milliseconds of CPU per request, which the UI thread waits
 for under the GIL. Three reads are hot: ListBuckets of thousands of buckets (each refresh), every bucket's
-details (~15,000 requests for 5,000 buckets in the pane's background) and the IAM account details and every IAM
-user's access keys (each refresh). They are read here with ElementTree; requests still go through botocore's signer and HTTP session, so timeouts and transport errors
-are botocore's, and errors come back as botocore's ClientError.
+details (~15,000 requests for 5,000 buckets in the pane's background), and the IAM account details and every
+IAM user's access keys (each refresh). They are read here with ElementTree; requests still go through
+botocore's signer and HTTP session, so timeouts and transport errors are botocore's, and errors come back as
+botocore's ClientError.
 """
 
 from __future__ import annotations
