@@ -51,7 +51,7 @@ class AlertsScreen(PaneScreen):
         with TabbedContent(id="alerts-tabs", initial="tab-alerts"):
             with TabPane("Alerts", id="tab-alerts"):
                 yield Static("", id="alerts-summary", classes="summary")
-                yield FilterableTable(id="alerts-table")
+                yield FilterableTable(id="alerts-table", headings="h:")
                 with VerticalScroll(id="alert-detail-box", classes="detail-box"):
                     yield Static("", id="alert-detail")
             with TabPane("Rules", id="tab-rules"):

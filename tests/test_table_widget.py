@@ -244,6 +244,43 @@ async def test_the_header_shows_an_active_filter_and_how_many_rows_pass() -> Non
         assert table.render_line(0).text.rstrip() == bare.rstrip()  # (the scrollbar comes and goes)
 
 
+class SectionsApp(App):
+    def compose(self) -> ComposeResult:
+        yield FilterableTable(id="t", headings="h:")
+
+
+SECTIONS = [("h:critical", ("━ CRITICAL (2)", "", "")), ("a:1", ("DragonflyDown", "cache", "firing")),
+            ("a:2", ("PostgresDown", "ai-system", "firing")), ("h:warning", ("━ WARNING (1)", "", "")),
+            ("a:3", ("DragonflyMemoryHigh", "cache", "pending"))]
+
+
+async def test_section_headings_are_not_rows_of_data() -> None:
+    """The Alerts pane's severity headings: the filter does not match them (CRITICAL), shows one above a row
+    of its section that passes, and leaves them out of every count (3 alerts, not 5 rows)."""
+    app = SectionsApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        table = app.query_one(FilterableTable)
+        table.set_rows(COLUMNS, SECTIONS)
+        table.apply_filter("dragonfly")
+        await pilot.pause()
+        assert table.visible_keys() == ["h:critical", "a:1", "h:warning", "a:3"]
+        assert table.render_line(0).text.rstrip().endswith("/dragonfly  2 of 3")
+        table.apply_filter("postgres")
+        assert table.visible_keys() == ["h:critical", "a:2"]
+        table.apply_filter("critical")  # only a heading says it
+        await pilot.pause()
+        assert table.visible_keys() == []
+        assert "3 rows, none matches the filter critical" in table.render_line(1).text
+        table.apply_filter("pending", invert=True)
+        await pilot.pause()
+        assert table.visible_keys() == ["h:critical", "a:1", "a:2"]
+        assert table.render_line(0).text.rstrip().endswith("/!pending  2 of 3")
+        table.set_rows(COLUMNS, [("h:none", ("no alert is firing or pending", "", ""))])
+        await pilot.pause()
+        assert table.visible_keys() == ["h:none"], "a heading with nothing under it stays"
+        assert table.render_line(0).text.rstrip().endswith("/!pending  0 of 0")
+
+
 def test_stored_rows_share_repeated_cells() -> None:
     rows = [(f"k{i}", stored_row((Text("on", style="green"), f"name-{i}"))) for i in range(100)]
     assert all(isinstance(cells, StoredRow) for _, cells in rows)

@@ -113,12 +113,20 @@ class FilterableTable(ScrollView, can_focus=True):
     class RowSelected(RowMessage):
         """Enter (or a click on the highlighted row) chose a row."""
 
-    def __init__(self, *, cursor_type: str = "row", zebra_stripes: bool = True, name: str | None = None,
-                 id: str | None = None, classes: str | None = None, disabled: bool = False) -> None:
+    def __init__(self, *, cursor_type: str = "row", zebra_stripes: bool = True, headings: str = "",
+                 name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        """`headings`: the key prefix of section headings (a severity's "━ CRITICAL (2)" line), if the rows
+        have any. A heading is not a row of data: the filter does not search it and its counts leave it out;
+        a filter shows a heading when it shows a row of its section (the rows after it, up to the next
+        heading), and always a heading with no rows at all (a placeholder: "no alert is firing")."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         if cursor_type != "row":
             raise ValueError("FilterableTable has a row cursor only")
         self.zebra_stripes = zebra_stripes
+        self.headings = headings
+        self._counts = (0, 0)
+        """(data rows shown, data rows in all), headings left out: what the header's filter tag says."""
         self._columns: tuple[str, ...] = ()
         self._labels: tuple[Text, ...] = ()
         self._prepared = PreparedRows(())
@@ -184,9 +192,36 @@ class FilterableTable(ScrollView, can_focus=True):
         pattern, invert = self.filter_pattern, self.filter_invert
         if re.escape(pattern) == pattern and pattern.isascii():  # a plain word: substring test, no regex engine
             needle = pattern.lower()
-            return [row for row, hay in zip(self._all_rows, prepared.lowered) if (needle in hay) != invert]
-        search = re.compile(pattern, re.I).search
-        return [row for row, hay in zip(self._all_rows, prepared.lowered) if (search(hay) is None) == invert]
+            passes = [(needle in hay) != invert for hay in prepared.lowered]
+        else:
+            search = re.compile(pattern, re.I).search
+            passes = [(search(hay) is None) == invert for hay in prepared.lowered]
+        if self.headings:
+            self._with_headings(passes)
+        return [row for row, ok in zip(self._all_rows, passes) if ok]
+
+    def _with_headings(self, passes: list[bool]) -> None:
+        """Mark in `passes` the headings to show: those with a row shown after them, before the next heading,
+        and those with no row at all."""
+        heading: int | None = None
+        members = 0
+        for i, (key, _) in enumerate(self._all_rows):
+            if key.startswith(self.headings):
+                if heading is not None and members == 0:
+                    passes[heading] = True  # a placeholder heading: nothing under it to filter
+                heading, members = i, 0
+                passes[i] = False
+            elif heading is not None:
+                members += 1
+                passes[heading] = passes[heading] or passes[i]
+        if heading is not None and members == 0:
+            passes[heading] = True
+
+    def _count_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> int:
+        """Rows of data among `rows` (headings left out)."""
+        if not self.headings:
+            return len(rows)
+        return sum(1 for key, _ in rows if not key.startswith(self.headings))
 
     def _render_rows(self, keep: str | None) -> None:
         """Show the rows that pass the filter; the cursor stays on `keep` when it is still shown."""
@@ -195,6 +230,8 @@ class FilterableTable(ScrollView, can_focus=True):
             return
         self._shown = visible
         self._shown_index = None if visible is not self._all_rows else self._prepared.index
+        total = self._count_rows(self._all_rows)
+        self._counts = (total if visible is self._all_rows else self._count_rows(visible), total)
         self._lines.clear()
         self.virtual_size = Size(self._total_width(), len(visible) + 1)
         row = self._index_of(keep) if keep is not None else None
@@ -350,7 +387,7 @@ class FilterableTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         if y == 0:
-            tag = filter_tag(len(self._shown), len(self._all_rows), self.filter_pattern, self.filter_invert)
+            tag = filter_tag(*self._counts, self.filter_pattern, self.filter_invert)
             key: tuple[Any, ...] = ("header", scroll_x, width, self.has_focus, tag)
             index = -1
         else:
@@ -369,7 +406,7 @@ class FilterableTable(ScrollView, can_focus=True):
                 self._lines.clear()
             base = self._base()
             strip = self._lines[key] = (Strip.blank(width, base) if index == -2
-                                        else no_match_line(len(self._all_rows), self.filter_pattern,
+                                        else no_match_line(self._counts[1], self.filter_pattern,
                                                            self.filter_invert, width, base) if index == -3
                                         else self._render_row(index, scroll_x, width, base))
             if index == -1 and tag:
