@@ -110,7 +110,8 @@ class Connections(SharedAnswers, SourceFactories):
             kube.list_cache.clear()
 
     def close(self) -> None:
-        """Stop port-forwards and release the API client."""
+        """Close the kept database connections, stop port-forwards and release the API client."""
+        self.close_shared_sources()
         with self._lock:
             for fwd in self._forwards.values():
                 fwd.close()

@@ -8,6 +8,7 @@ Each factory takes exactly the arguments of the source it makes.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,12 +47,13 @@ def source_class(kind: str) -> type:
 
 SOURCE_KINDS = ("kube", "redis", "postgres", "s3", "rustfs_admin", "iam", "prometheus", "alertmanager")
 
-SHARED_KINDS = frozenset({"s3", "iam", "rustfs_admin", "prometheus", "alertmanager"})
+SHARED_KINDS = frozenset({"s3", "iam", "rustfs_admin", "prometheus", "alertmanager", "postgres"})
 """Sources made once per Connections and constructor arguments, then shared by every caller and thread: they
 hold only their arguments and a thread-safe client (boto3's, or a requests Session and its pool of kept-alive
-connections). Making a boto3 client costs ~5-15 ms of CPU (the GIL); an HTTP source made per call paid for a
-Session, its environment lookup and a new connection on every refresh. Others are made per call: a
-RedisSource or PostgresSource keeps a connection its caller closes."""
+connections; PostgresSource its kept admin connections, checks.sources.postgres_keep). Making a boto3 client
+costs ~5-15 ms of CPU (the GIL); an HTTP source made per call paid for a Session, its environment lookup and
+a new connection on every refresh, a PostgresSource for a login (four round trips and SCRAM). A RedisSource
+is made per call: it keeps a connection its caller closes."""
 
 _SHARED_LOCK = threading.Lock()
 
@@ -84,8 +86,19 @@ class SourceFactories:
         return self.make_source("redis", *args, **kwargs)
 
     def postgres(self, *args: Any, **kwargs: Any) -> PostgresSource:
-        """A PostgresSource (host, port, user, password, dbname, timeout, ...)."""
-        return self.make_source("postgres", *args, **kwargs)
+        """A PostgresSource (host, port, user, password, dbname, timeout, ...); shared (SHARED_KINDS)."""
+        return self._shared_source("postgres", args, kwargs)
+
+    def close_shared_sources(self) -> None:
+        """Close what the shared sources keep open (PostgresSource: its admin connections)."""
+        module = sys.modules.get("checks.sources.postgres")  # not loaded: no PostgresSource was made
+        if module is None:
+            return
+        with _SHARED_LOCK:
+            made = list(self.__dict__.get("_shared_sources", {}).values())
+        for source in made:
+            if isinstance(source, module.PostgresSource):  # not a recording proxy: it would record the call
+                source.close()
 
     def s3(self, *args: Any, **kwargs: Any) -> S3Source:
         """An S3Source (endpoint_url, access_key, secret_key, region, timeout); shared (SHARED_KINDS)."""

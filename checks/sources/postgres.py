@@ -13,9 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from checks.errors import SourceError
-from checks.redact import redact
+from checks.redact import redact, sha256_hex
+from checks.sources.postgres_keep import QueryTimeout, bounded, kept_for
 
 SYSTEM = "postgres"
+WATCHDOG_MARGIN = 0.5
+"""Seconds past the statement_timeout before a query's socket is shut down (postgres_keep.bounded)."""
 
 _LOGIN_CODES = (
     ("password authentication failed", "CNPG_PASSWORD_MISMATCH"),
@@ -146,7 +149,8 @@ ROLES_SQL_SUPERUSER = (f"SELECT {_ROLE_COLS}, a.xmin::text::bigint, a.rolpasswor
 
 
 class PostgresSource:
-    """Admin access to one PostgreSQL (CNPG `<cluster>-rw`) endpoint."""
+    """Admin access to one PostgreSQL (CNPG `<cluster>-rw`) endpoint. Its admin connections are kept between
+    queries (checks.sources.postgres_keep): one Connections shares one source per endpoint and credentials."""
 
     system = SYSTEM
 
@@ -159,6 +163,10 @@ class PostgresSource:
         self.__password = password
         self.timeout = float(timeout)
         self.credential_source = credential_source
+        # the watchdog waits a little past statement_timeout, so that a live server's own answer comes first
+        key = (self.host, self.port, user, sha256_hex(password or ""), dbname, self.timeout)
+        self._kept = kept_for(key, _opener(psycopg, self.host, self.port, user, password, dbname, self.timeout),
+                              self.timeout + WATCHDOG_MARGIN)
 
     def __repr__(self) -> str:
         return f"PostgresSource({self.host}:{self.port}, user={self.user!r}, dbname={self.dbname!r})"
@@ -168,18 +176,13 @@ class PostgresSource:
         return f"{self.host}:{self.port}"
 
     def _connect(self, user: str, password: str | None, dbname: str) -> Any:
-        return self._psycopg.connect(
-            host=self.host, port=self.port, user=user, password=password or "", dbname=dbname,
-            connect_timeout=max(2, math.ceil(self.timeout)),  # libpq/psycopg minimum is 2 s
-            options=f"-c statement_timeout={int(self.timeout * 1000)}",
-            application_name="clusterdeck", autocommit=True)
+        return _open(self._psycopg, self.host, self.port, user, password, dbname, self.timeout)
 
     def _admin_error(self, exc: BaseException) -> SourceError:
         text = redact(str(exc), [self.__password])
         kind = connection_failure_kind(text)
         if kind == "timeout":
-            return SourceError(SYSTEM, "Timed out", f"{self.address} did not answer within {self.timeout:g}s. "
-                               "Check the primary pod and the port-forward to <cluster>-rw.", kind="timeout")
+            return self._timed_out()
         if kind == "unreachable":
             return SourceError(SYSTEM, "Cannot connect", f"{self.address} {transport_reason(text)}. Is the CNPG "
                                "primary running? Try `kubectl port-forward svc/<cluster>-rw 5432`.", kind="unreachable")
@@ -195,17 +198,28 @@ class PostgresSource:
             return SourceError(SYSTEM, "Permission denied", f"{self.address}: {text}", kind="forbidden")
         return SourceError(SYSTEM, "PostgreSQL error", f"{self.address}: {text}")
 
+    def _timed_out(self) -> SourceError:
+        return SourceError(SYSTEM, "Timed out", f"{self.address} did not answer within {self.timeout:g}s. "
+                           "Check the primary pod and the port-forward to <cluster>-rw.", kind="timeout")
+
     def _query(self, sql: str | Callable[[Any], str], params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement as admin; `sql` may be a function choosing the text from the connection."""
+        """Run one statement as admin, on a kept connection; `sql` may be a function choosing the text from
+        the connection."""
+        def work(conn: Any) -> list[tuple[Any, ...]]:
+            with conn.cursor() as cur:
+                cur.execute(sql(conn) if callable(sql) else sql, params)
+                return list(cur.fetchall())
+
         try:
-            with self._connect(self.user, self.__password, self.dbname) as conn:
-                if callable(sql):
-                    sql = sql(conn)
-                with conn.cursor() as cur:
-                    cur.execute(sql, params)
-                    return list(cur.fetchall())
+            return self._kept.run(work)
+        except QueryTimeout:
+            raise self._timed_out() from None
         except self._psycopg.Error as exc:
             raise self._admin_error(exc) from None
+
+    def close(self) -> None:
+        """Close the admin connections kept."""
+        self._kept.close_idle()
 
     def ping(self) -> str:
         """Connect as admin and return `SHOW server_version`."""
@@ -237,7 +251,7 @@ class PostgresSource:
             return ROLES_SQL_SUPERUSER if conn.info.parameter_status("is_superuser") == "on" else ROLES_SQL
 
         roles = _pg_roles(self._query(pick))
-        return version[0], roles
+        return version[-1], roles  # (a kept connection found gone is asked again: the last one answered)
 
     def role(self, name: str) -> PgRole | None:
         """One role by name, or None."""
@@ -264,8 +278,10 @@ class PostgresSource:
         """
         try:
             with self._connect(user, password, dbname or self.dbname) as conn:
-                conn.execute("SELECT 1")
+                bounded(conn, self.timeout + WATCHDOG_MARGIN, lambda c: c.execute("SELECT 1"))
             return LoginProbe(True, None, f"logged in as {user!r} to {dbname or self.dbname!r}")
+        except QueryTimeout:
+            raise SourceError(SYSTEM, "Timed out", f"{self.address} did not answer in time", kind="timeout") from None
         except self._psycopg.Error as exc:
             text = redact(str(exc), [password, self.__password])
             kind = connection_failure_kind(text)
@@ -274,6 +290,22 @@ class PostgresSource:
                                   f"{self.address} {transport_reason(text)}", kind=kind) from None
             _, _, fatal = text.partition("FATAL:")
             return LoginProbe(False, classify_pg_error(text), (fatal.strip() or text).splitlines()[0])
+
+
+def _opener(psycopg: Any, host: str, port: int, user: str, password: str | None, dbname: str,
+            timeout: float) -> Callable[[], Any]:
+    """`_open` with these arguments: not a method of the source, which may be let go while its connections are
+    kept for the next source of the same parameters; a closure, whose repr does not show the password."""
+    return lambda: _open(psycopg, host, port, user, password, dbname, timeout)
+
+
+def _open(psycopg: Any, host: str, port: int, user: str, password: str | None, dbname: str, timeout: float) -> Any:
+    """A new connection, its statements bounded by the server's statement_timeout."""
+    return psycopg.connect(
+        host=host, port=port, user=user, password=password or "", dbname=dbname,
+        connect_timeout=max(2, math.ceil(timeout)),  # libpq/psycopg minimum is 2 s
+        options=f"-c statement_timeout={int(timeout * 1000)}",
+        application_name="clusterdeck", autocommit=True)
 
 
 def _pg_roles(rows: list[tuple[Any, ...]]) -> tuple[PgRole, ...]:
