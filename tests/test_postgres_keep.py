@@ -142,16 +142,19 @@ def test_the_watchdog_cuts_off_any_connection_whose_server_stops_answering(pg_se
         assert conn.broken or conn.closed
 
 
-def test_unused_connections_are_closed_after_the_idle_limit(pg_server: PgServer,
+def test_connections_are_closed_past_their_age(pg_server: PgServer,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     old, new = admin(pg_server, timeout=5), admin(pg_server, timeout=6)  # other parameters: kept apart
     backend(old)
     assert old._kept.idle == 1
-    monkeypatch.setattr(postgres_keep, "IDLE_LIMIT", 0.0)
-    backend(new)  # any source's query closes every source's connections unused past the limit
-    assert old._kept.idle == 0
-    assert sessions(pg_server, wait_for=1) == 1  # the new source's own, kept for its next query
-    monkeypatch.setattr(postgres_keep, "IDLE_LIMIT", 60.0)
+    monkeypatch.setattr(postgres_keep, "MAX_AGE", 0.0)
+    pid = backend(new)  # any source's query closes every source's unused connections past the age
+    assert old._kept.idle == 0 and new._kept.idle == 0, "a connection past the age is not kept after its query"
+    assert sessions(pg_server, wait_for=0) == 0
+    assert backend(new) != pid and new._kept.made == 2, "each query logs in again"
+    monkeypatch.setattr(postgres_keep, "MAX_AGE", 60.0)
+    backend(new)
+    assert new._kept.idle == 1
     new.close()
 
 
@@ -181,3 +184,25 @@ def test_one_connections_shares_one_source_per_endpoint_and_credentials(pg_serve
     backend(src)
     conns.close()
     assert src._kept.idle == 0 and sessions(pg_server, wait_for=0) == 0
+
+
+def test_a_password_changed_on_the_server_alone_shows_once_the_connection_is_past_its_age(
+        pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    with psycopg.connect(**pg_server.admin_conninfo()) as c:
+        c.execute("DROP ROLE IF EXISTS keeper")
+        c.execute("CREATE ROLE keeper LOGIN PASSWORD 'keeper-pw' IN ROLE allowed")
+    src = PostgresSource(pg_server.host, pg_server.port, "keeper", "keeper-pw", "postgres", 5)
+    try:
+        backend(src)
+        with psycopg.connect(**pg_server.admin_conninfo()) as c:
+            c.execute("ALTER ROLE keeper PASSWORD 'changed-by-hand'")
+        assert src.roles(), "the connection kept was logged in before the change"
+        monkeypatch.setattr(postgres_keep, "MAX_AGE", 0.0)
+        with pytest.raises(SourceError) as err:
+            src.roles()
+        assert err.value.kind == "auth" and "keeper-pw" not in str(err.value)
+    finally:
+        src.close()
+        with psycopg.connect(**pg_server.admin_conninfo()) as c:
+            c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'keeper'")
+            c.execute("DROP ROLE IF EXISTS keeper")

@@ -14,8 +14,8 @@ What a kept connection must not change:
   proxy) is not an error of this refresh: the query is asked once more on a new connection, which gives the
   right answer (the rows, or "refused the connection").
 - **Credentials.** A connection is kept by the source made for one set of credentials; new credentials (a
-  rotated Secret) make a new source and new connections. An unused connection is closed after
-  `IDLE_LIMIT` seconds, so a password changed on the server alone shows within a minute.
+  rotated Secret) make new connections. A connection is used for `MAX_AGE` seconds from its login, then
+  closed, so a password changed on the server alone (not in the Secret) shows within a minute.
 
 Application logins (the flows' probes) always use new connections: they test the login itself.
 psycopg_pool was not used: it opens connections from worker threads of its own per pool, and bounds neither
@@ -34,8 +34,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-IDLE_LIMIT = 60.0
-"""Seconds an unused connection is kept."""
+MAX_AGE = 60.0
+"""Seconds a connection is used from its login on; then it is closed and the next query logs in again."""
 KEEP = 2
 """Unused connections kept per source (panes asking at once each get one; more are closed after use)."""
 
@@ -116,13 +116,15 @@ def kept_for(key: Hashable, connect: Callable[[], Any], limit: float) -> KeptCon
 
 
 class KeptConnections:
-    """Connections made by `connect()` and kept between uses (at most KEEP unused, each IDLE_LIMIT seconds)."""
+    """Connections made by `connect()` and kept between uses: at most KEEP unused, each for MAX_AGE seconds
+    from its login."""
 
     def __init__(self, connect: Callable[[], Any], limit: float) -> None:
         self._connect = connect
         self.limit = float(limit)
         """Seconds one query on a connection may take before the watchdog ends it."""
         self._idle: list[tuple[float, Any]] = []
+        """(when it logged in, connection), unused."""
         self._lock = threading.Lock()
         self.made = 0
         """Connections made so far (for tests and the benchmark)."""
@@ -133,8 +135,9 @@ class KeptConnections:
         """`work(connection)` on a kept connection, or a new one; on a kept connection that turns out gone
         (its server restarted, or closed it while unused), once more on a new one."""
         sweep()
-        conn = self._take()
-        if conn is not None:
+        kept = self._take()
+        if kept is not None:
+            born, conn = kept
             try:
                 result = bounded(conn, self.limit, work)
             except QueryTimeout:
@@ -146,50 +149,45 @@ class KeptConnections:
                 if not gone:
                     raise
             else:
-                self._give_back(conn)
+                self._give_back(born, conn)
                 return result
-        return self._use(self._new(), work)
-
-    def _new(self) -> Any:
-        conn = self._connect()
+        born, conn = time.monotonic(), self._connect()
         with self._lock:
             self.made += 1
-        return conn
-
-    def _use(self, conn: Any, work: Callable[[Any], T]) -> T:
         try:
             result = bounded(conn, self.limit, work)
         except BaseException:
             _close(conn)
             raise
-        self._give_back(conn)
+        self._give_back(born, conn)
         return result
 
-    def _take(self) -> Any:
+    def _take(self) -> tuple[float, Any] | None:
         with self._lock:
             while self._idle:
-                since, conn = self._idle.pop()
-                if time.monotonic() - since < IDLE_LIMIT and not conn.closed:
-                    return conn
+                born, conn = self._idle.pop()
+                if time.monotonic() - born < MAX_AGE and not conn.closed:
+                    return born, conn
                 _close(conn)
         return None
 
-    def _give_back(self, conn: Any) -> None:
-        if conn.closed or conn.broken or conn.info.transaction_status != 0:  # 0: IDLE, no transaction open
+    def _give_back(self, born: float, conn: Any) -> None:
+        if (conn.closed or conn.broken or conn.info.transaction_status != 0  # 0: IDLE, no transaction open
+                or time.monotonic() - born >= MAX_AGE):
             _close(conn)
             return
         with self._lock:
             if len(self._idle) < KEEP:
-                self._idle.append((time.monotonic(), conn))
+                self._idle.append((born, conn))
                 return
         _close(conn)
 
     def close_idle(self, older_than: float = 0.0) -> None:
-        """Close the unused connections (those unused for `older_than` seconds)."""
+        """Close the unused connections (those logged in `older_than` seconds ago or more)."""
         now = time.monotonic()
         with self._lock:
-            old = [c for since, c in self._idle if now - since >= older_than]
-            self._idle = [(since, c) for since, c in self._idle if now - since < older_than]
+            old = [c for born, c in self._idle if now - born >= older_than]
+            self._idle = [(born, c) for born, c in self._idle if now - born < older_than]
         for conn in old:
             _close(conn)
 
@@ -204,9 +202,9 @@ class KeptConnections:
 
 
 def sweep() -> None:
-    """Close every source's connections unused for IDLE_LIMIT seconds (sources not asked any more too: made
-    for credentials since rotated, or a port-forward since replaced)."""
+    """Close every source's unused connections older than MAX_AGE (those of sources not asked any more too:
+    made for credentials since rotated, or a port-forward since replaced)."""
     with _ALL_LOCK:
         kept = list(_ALL)
     for k in kept:
-        k.close_idle(IDLE_LIMIT)
+        k.close_idle(MAX_AGE)
