@@ -53,7 +53,7 @@ hold only their arguments and a thread-safe client (boto3's, or a requests Sessi
 connections; PostgresSource its kept admin connections, checks.sources.postgres_keep). Making a boto3 client
 costs ~5-15 ms of CPU (the GIL); an HTTP source made per call paid for a Session, its environment lookup and
 a new connection on every refresh, a PostgresSource for a login (four round trips and SCRAM). A RedisSource
-is made per call: it keeps a connection its caller closes."""
+is made per call; the module keeps its admin client across calls (`redis_source.kept_client`)."""
 
 _SHARED_LOCK = threading.Lock()
 
@@ -90,7 +90,11 @@ class SourceFactories:
         return self._shared_source("postgres", args, kwargs)
 
     def close_shared_sources(self) -> None:
-        """Close what the shared sources keep open (PostgresSource: its admin connections)."""
+        """Close what the sources keep open across refreshes (PostgresSource: its admin connections; the
+        Redis admin clients)."""
+        redis_source = sys.modules.get("checks.sources.redis_source")
+        if redis_source is not None:
+            redis_source.close_kept_clients()
         module = sys.modules.get("checks.sources.postgres")  # not loaded: no PostgresSource was made
         if module is None:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -177,3 +178,72 @@ def test_silent_port_times_out(silent_port: int) -> None:
         RedisSource(LOOPBACK, silent_port, "default", "pw", timeout).snapshot()
     assert err.value.kind == "timeout"
     assert time.monotonic() < deadline
+
+
+# -- the admin client kept across refreshes (redis_source.kept_client) ---------------------------------------
+
+@pytest.fixture
+def keeper(redis_server: RedisServer) -> Iterator[None]:
+    """A user of its own on the session's server, and no kept client before or after."""
+    from checks.sources import redis_source
+
+    redis_source.close_kept_clients()
+    r = raw(redis_server)
+    r.execute_command("ACL", "SETUSER", "keeper", "reset", "on", ">keeper-pw", "~*", "&*", "+@all")
+    try:
+        yield
+    finally:
+        redis_source.close_kept_clients()
+        r.execute_command("ACL", "DELUSER", "keeper")
+        r.close()
+
+
+def _keeper(srv: RedisServer, password: str = "keeper-pw") -> RedisSource:
+    return RedisSource(srv.host, srv.port, "keeper", password, 3.0)
+
+
+def _logins(srv: RedisServer) -> int:
+    """Connections the server accepted so far (INFO stats), minus the one asking."""
+    r = raw(srv)
+    try:
+        return int(r.info("stats")["total_connections_received"])
+    finally:
+        r.close()
+
+
+def test_a_steady_refresh_sends_its_pipeline_on_the_connection_kept(redis_server: RedisServer, keeper: None) -> None:
+    _keeper(redis_server).snapshot()
+    before = _logins(redis_server)
+    for _ in range(3):  # as the Dragonfly pane and the Overview each make a source and close it
+        src = _keeper(redis_server)
+        assert src.snapshot().whoami == "keeper"
+        src.close()
+    assert _logins(redis_server) - before == 1, "only the INFO asking: no new login for the snapshots"
+
+
+def test_a_kept_connection_the_server_closed_is_made_again_within_the_call(redis_server: RedisServer,
+                                                                           keeper: None) -> None:
+    _keeper(redis_server).snapshot()
+    r = raw(redis_server)
+    assert r.execute_command("CLIENT", "KILL", "USER", "keeper") == 1  # as a restart or `timeout` does
+    r.close()
+    time.sleep(0.1)
+    before = _logins(redis_server)
+    assert _keeper(redis_server).snapshot().whoami == "keeper"
+    assert _logins(redis_server) - before == 2, "the INFO asking and the snapshot's new login"
+
+
+def test_a_password_changed_on_the_server_alone_shows_once_the_client_is_past_its_age(
+        redis_server: RedisServer, keeper: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from checks.sources import redis_source
+
+    _keeper(redis_server).snapshot()
+    r = raw(redis_server)  # not the Secret: only the server's ACL changes (no connection is dropped)
+    r.execute_command("ACL", "SETUSER", "keeper", "resetpass", ">changed-by-hand")
+    r.close()
+    assert _keeper(redis_server).snapshot().whoami == "keeper", "the kept connection logged in before"
+    monkeypatch.setattr(redis_source, "KEPT_FOR", 0.0)
+    with pytest.raises(SourceError) as err:
+        _keeper(redis_server).snapshot()
+    assert err.value.kind == "auth" and "keeper-pw" not in str(err.value)
+    assert _keeper(redis_server, "changed-by-hand").snapshot().whoami == "keeper"  # the Secret updated too

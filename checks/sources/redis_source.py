@@ -6,7 +6,9 @@ redis-py is imported lazily (in the constructor). Every network failure becomes 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +18,47 @@ from checks.parsers.acl_log import AclLogEntry, parse_acl_log
 from checks.parsers.info import ServerInfo, parse_info
 from checks.parsers.redis_errors import classify_redis_error
 from checks.parsers.slowlog import SlowlogEntry, parse_slowlog
-from checks.redact import redact
+from checks.redact import redact, sha256_hex
 
 SYSTEM = "dragonfly"
 CONFIG_KEYS = ("maxmemory", "maxmemory-policy", "slowlog-log-slower-than", "slowlog-max-len", "aclfile")
 """Settings read by `snapshot()` (Dragonfly answers CONFIG GET for its flags too)."""
+
+
+KEPT_FOR = 60.0
+"""Seconds an admin client (and its connection) is used from when it was made; then a new one logs in."""
+_KEPT: dict[Any, tuple[float, Any]] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_client(key: Any, make: Callable[[], Any]) -> Any:
+    """The admin client of these connection parameters, kept across refreshes: a steady refresh sends its
+    one pipeline on a connection logged in before, without a new AUTH round trip. Made again after KEPT_FOR
+    seconds, so that a password changed on the server alone (not in the Secret) shows within a minute. A
+    connection the server closed meanwhile is found so by redis-py (it reads the end of the stream) and made
+    again before the command; every read stays bounded by the socket timeout."""
+    now = time.monotonic()
+    stale = []
+    with _KEPT_LOCK:
+        for k, (made, client) in list(_KEPT.items()):
+            if now - made >= KEPT_FOR:
+                stale.append(client)
+                del _KEPT[k]
+        hit = _KEPT.get(key)
+        if hit is None:
+            hit = _KEPT[key] = (now, make())
+    for client in stale:  # connections in use by another thread are left to finish (and closed when let go)
+        client.connection_pool.disconnect(inuse_connections=False)
+    return hit[1]
+
+
+def close_kept_clients() -> None:
+    """Close every kept admin client's connections."""
+    with _KEPT_LOCK:
+        clients = [c for _, c in _KEPT.values()]
+        _KEPT.clear()
+    for client in clients:
+        client.connection_pool.disconnect(inuse_connections=False)
 
 
 @dataclass(frozen=True)
@@ -129,17 +167,19 @@ class RedisSource:
 
     def _conn(self) -> Any:
         if self._client is None:
-            client = self._redis.Redis(db=self.db, username=self.username, password=self.__password,
-                                       **self._kwargs())
-            client.set_response_callback("INFO", lambda resp, **_: resp)  # keep INFO as raw text
-            self._client = client
+            key = (self.host, self.port, self.username, sha256_hex(self.__password or ""), self.db, self.timeout)
+            self._client = kept_client(key, self._new_client)
         return self._client
 
+    def _new_client(self) -> Any:
+        client = self._redis.Redis(db=self.db, username=self.username, password=self.__password,
+                                   **self._kwargs())
+        client.set_response_callback("INFO", lambda resp, **_: resp)  # keep INFO as raw text
+        return client
+
     def close(self) -> None:
-        """Close the admin connection pool."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Let go of the admin client; its connection stays kept for the next source (`kept_client`)."""
+        self._client = None
 
     def _error(self, exc: BaseException, *, admin: bool = True) -> SourceError:
         exc_mod = self._redis.exceptions
