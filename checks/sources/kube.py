@@ -280,6 +280,15 @@ class KubeSource:
     def get_secret(self, namespace: str | None, name: str) -> KubeSecret | None:
         return self._get("secrets", "", namespace, name, self._core.read_namespaced_secret, kp.secret_from)
 
+    def listed_secret(self, namespace: str | None, name: str) -> tuple[bool, KubeSecret | None]:
+        """(True, the Secret or None when missing) from a list of Secrets of its namespace or of all namespaces
+        made within the list cache's seconds (this refresh) and already answered; (False, None) when there is
+        none: ask `get_secret`. No request is made. For clusterdeck's own admin Secrets, read once per
+        refresh: a Secret under diagnosis is read by `get_secret` (UNCACHED_GETS)."""
+        ns = self._ns(namespace) or self.default_namespace
+        hit, doc = self.list_cache.lookup("secrets", "", ns, name)
+        return (True, None if doc is None else kp.secret_from(doc)) if hit else (False, None)
+
     def list_configmaps(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeConfigMap]:
         return self._list("configmaps", "", namespace, self._core.list_namespaced_config_map,
                           self._core.list_config_map_for_all_namespaces, kp.configmap_from, label_selector)
