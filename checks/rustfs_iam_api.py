@@ -7,6 +7,7 @@ status either.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable, TypeVar
 from urllib.parse import unquote
@@ -38,8 +39,9 @@ class IamApiAdapter:
         self.access_key = access_key
         self.__secret_key = secret_key
         self.timeout = float(timeout)
-        self._iam = one_attempt_client("iam", self.endpoint_url, access_key, secret_key, region, self.timeout)
         self._queries = SignedQueries(self.endpoint_url, access_key, secret_key, region, self.timeout)
+        self._iam_client = functools.cache(  # made on first use: only the fallback calls need it
+            lambda: one_attempt_client("iam", self.endpoint_url, access_key, secret_key, region, self.timeout))
 
     def __repr__(self) -> str:
         return f"IamApiAdapter({self.endpoint_url}, access_key={self.access_key!r})"
@@ -60,7 +62,7 @@ class IamApiAdapter:
             raise SourceError("s3", "IAM API unreachable", f"{self.endpoint_url}: {text}", kind="unreachable") from None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        return self._guard(operation, lambda: getattr(self._iam, operation)(**kwargs))
+        return self._guard(operation, lambda: getattr(self._iam_client(), operation)(**kwargs))
 
     def _pages(self, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

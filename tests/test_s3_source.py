@@ -146,6 +146,16 @@ def test_silent_port_times_out(silent_port: int) -> None:
     assert err.value.kind == "timeout" and time.monotonic() < deadline
 
 
+def test_a_listing_from_a_silent_port_times_out(silent_port: int) -> None:
+    """ListBuckets is sent without the client (SignedGets): bounded by the same timeout, the same error."""
+    src = S3Source(f"http://{LOOPBACK}:{silent_port}", "ak", "sk", timeout=1.0)
+    deadline = time.monotonic() + 2
+    with pytest.raises(SourceError) as err:
+        src.list_buckets()
+    assert err.value.kind == "timeout" and "did not answer within 1s" in err.value.message
+    assert time.monotonic() < deadline
+
+
 @pytest.mark.parametrize("text,code", [
     ("An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied", "AccessDenied"),
     ("S3 error: Access Denied", "AccessDenied"),
@@ -237,10 +247,13 @@ def test_list_buckets_takes_the_fast_parse_with_the_same_answer(moto_server: Mot
 
     calls: list[int] = []
     original = s3_fast.parse_bucket_listing
-    monkeypatch.setattr(s3_fast, "parse_bucket_listing", lambda body: calls.append(1) or original(body))
+    counted = lambda body: calls.append(1) or original(body)  # noqa: E731
+    monkeypatch.setattr(s3_fast, "parse_bucket_listing", counted)  # the client's before-parse hook's
+    monkeypatch.setattr(s3mod, "parse_bucket_listing", counted)  # the signed GET's
     src = s3(moto_server, "admin")
     fast = src.list_buckets()
     assert fast.ok and calls == [1]
+    assert src._made_client is None, "ListBuckets is sent without the boto3 client (made on first use)"
     ak, sk = moto_server.keys["admin"]
     plain = boto3.session.Session().client("s3", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
                                            aws_secret_access_key=sk, region_name="us-east-1")

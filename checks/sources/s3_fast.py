@@ -231,7 +231,8 @@ class SignedGets(_Signed):
 
         from botocore.awsrequest import AWSRequest
 
-        response = self._send(AWSRequest("GET", f"{self.endpoint_url}/{quote(bucket, safe='-_.~')}?{query}"))
+        url = f"{self.endpoint_url}/{quote(bucket, safe='-_.~')}" + (f"?{query}" if query else "")
+        response = self._send(AWSRequest("GET", url))
         if not xml and response.status_code < 300:
             return response.content
         return error_or_root(response, operation)
