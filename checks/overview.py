@@ -6,6 +6,7 @@ Every system is probed concurrently and on its own: one dead service degrades it
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,10 +249,23 @@ def _guarded(name: str, fn: Callable[[Any], Probe], conns: Any) -> Probe:
         return _down(name, exc)
 
 
-def collect_overview(conns: Any) -> Overview:
-    """Probe every system concurrently; a failing one becomes an error row, never an exception."""
+CHECKING = "checking"
+"""The status of a system whose probe has not answered yet (rows shown while the Overview fills in)."""
+
+
+def collect_overview(conns: Any, on_progress: Callable[[Overview], None] | None = None) -> Overview:
+    """Probe every system concurrently; a failing one becomes an error row, never an exception.
+    `on_progress`: called (in this thread) with the Overview so far each time a probe but the last answers,
+    the systems still probed as CHECKING rows, so that a screen shows the systems that answered at once
+    rather than after the slowest one (a hung service is waited on up to the timeout)."""
     with Tasks(max_workers=len(PROBES)) as pool:
         futures = {name: pool.submit(_guarded, name, fn, conns) for name, fn in PROBES.items()}
+        if on_progress is not None:
+            pending = set(futures.values())
+            while len(pending) > 1:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                if pending:
+                    on_progress(_so_far(conns, futures))
         results = [futures[name].result() for name in PROBES]
     systems = tuple(s for rows, _ in results for s in rows)
     perms = tuple(p for _, ps in results for p in ps)
@@ -260,3 +274,19 @@ def collect_overview(conns: Any) -> Overview:
     except SourceError:
         context = conns.context or ""
     return Overview(context, systems, perms)
+
+
+def _so_far(conns: Any, futures: dict[str, Future[Probe]]) -> Overview:
+    """The Overview of the probes that answered, a CHECKING row for each other one."""
+    timeout = getattr(getattr(conns, "config", None), "timeout", None)
+    bound = f" (each probe is bounded by the {timeout:g}s timeout)" if isinstance(timeout, (int, float)) else ""
+    systems: list[SystemStatus] = []
+    perms: list[PermissionCheck] = []
+    for name, future in futures.items():
+        if future.done() and future.exception() is None:
+            rows, found = future.result()
+            systems += rows
+            perms += found
+        elif not future.done():
+            systems.append(SystemStatus(name, CHECKING, detail=f"waiting for its answer{bound}"))
+    return Overview(getattr(conns, "context", None) or "", tuple(systems), tuple(perms))

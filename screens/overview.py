@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Static
 
 from screens.base import PaneScreen
@@ -25,23 +26,30 @@ class OverviewScreen(PaneScreen):
         yield Static("Permission self-check: what clusterdeck's own identity may do", classes="section-title")
         yield FilterableTable(id="permissions")
 
+    class Progress(Message):
+        """The Overview so far, while the first load fills in (posted from the fetch's thread)."""
+
+        def __init__(self, partial: Any) -> None:
+            super().__init__()
+            self.partial = partial
+
     def fetch(self) -> Any:
         from checks.overview import collect_overview
 
         conns = self.app.conns  # type: ignore[attr-defined]
-        return collect_overview(conns)
+        # the first load shows each system as it answers; a refresh keeps the last rows until all answered
+        progress = None if self._loaded_once else lambda partial: self.post_message(self.Progress(partial))
+        return collect_overview(conns, progress)
+
+    @on(Progress)
+    def _progress(self, event: Progress) -> None:
+        if self._loaded_once:  # the whole answer came first
+            return
+        self.query_one("#pane-body").loading = False
+        self._show_systems(event.partial)
 
     def show_data(self, data: Any) -> None:
-        self.app.note_context(data.context)  # type: ignore[attr-defined]
-        systems = self.query_one("#systems", FilterableTable)
-        systems.set_rows(
-            ("system", "status", "version", "counts", "alerts", "problem (details below)"),
-            [(s.system, (safe(s.system, "bold"), status_text(s.status), safe(s.version, limit=24),
-                         safe(s.counts, limit=44), safe(s.alerts),
-                         safe(s.detail, "red" if s.status == "error" else "", limit=36)))
-             for s in data.systems],
-        )
-        self._show_system(systems.cursor_row)
+        self._show_systems(data)
         perms = self.query_one("#permissions", FilterableTable)
         perms.set_rows(
             ("system", "operation", "allowed", "if missing, disables"),
@@ -51,6 +59,19 @@ class OverviewScreen(PaneScreen):
                                              safe(p.disables if not p.allowed else p.detail or "")))
              for p in data.permissions],
         )
+
+    def _show_systems(self, data: Any) -> None:
+        if data.context:
+            self.app.note_context(data.context)  # type: ignore[attr-defined]
+        systems = self.query_one("#systems", FilterableTable)
+        systems.set_rows(
+            ("system", "status", "version", "counts", "alerts", "problem (details below)"),
+            [(s.system, (safe(s.system, "bold"), status_text(s.status), safe(s.version, limit=24),
+                         safe(s.counts, limit=44), safe(s.alerts),
+                         safe(s.detail, "red" if s.status == "error" else "", limit=36)))
+             for s in data.systems],
+        )
+        self._show_system(systems.cursor_row)
 
     @on(FilterableTable.RowHighlighted, "#systems")
     def _system_highlighted(self, event: FilterableTable.RowHighlighted) -> None:

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from tests.faultkit import (TIMEOUT, FaultCase, assert_cli_could_not_run, cli, error_box, fast_config,
-                            fast_config_file, fault_scenario, secret_value, server_frozen, server_stopped)
+                            fast_config_file, fault_scenario, pane_text, secret_value, server_frozen,
+                            server_stopped, wait_for)
 from tui.app import make_app
+from tui.widgets.table import FilterableTable
 
 pytestmark = pytest.mark.lab
 
@@ -55,6 +57,30 @@ async def test_redis_hung(scratch_lab: dict[str, Any], fast_cli: str) -> None:
     with server_frozen(scratch_lab, "redis"):
         triage = cli(scratch_lab, fast_cli, "triage", "dragonfly", "--app", "ai-system/litellm")
     assert_cli_could_not_run(triage, f"{addr} did not answer within {TIMEOUT:g}s")
+
+
+async def test_the_overview_shows_each_system_as_it_answers(scratch_lab: dict[str, Any]) -> None:
+    """A hung Dragonfly is waited on up to the timeout (8 s here): meanwhile the first Overview shows the systems
+    that answered, and Dragonfly as still being checked; then Dragonfly's error. Not a whole screen held back
+    by the slowest service."""
+    from checks.overview import CHECKING
+
+    app = make_app(fast_config(scratch_lab, timeout=8.0))
+    with server_frozen(scratch_lab, "redis"):
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = app.screen
+            table = screen.query_one("#systems", FilterableTable)
+
+            def status(system: str) -> str:
+                keys = table.visible_keys()
+                return table.get_row_at(keys.index(system))[1].plain if system in keys else ""
+
+            await wait_for(pilot, lambda: "pass" in status("kubernetes") and CHECKING in status("dragonfly"), 30,
+                           "kubernetes shown as passing while Dragonfly is still being checked")
+            # Dragonfly has not answered, so the first load is not over (its 8 s are not up)
+            assert not screen._loaded_once and "waiting for its answer" in pane_text(screen)
+            await wait_for(pilot, lambda: screen._loaded_once, 30, "the Overview's first load ends")
+            assert "error" in status("dragonfly") and not any(CHECKING in status(k) for k in table.visible_keys())
 
 
 async def test_postgres_stopped(scratch_lab: dict[str, Any], fast_cli: str) -> None:

@@ -47,8 +47,9 @@ def safe_lines(lines: list[Any], style: str = "") -> Text:
     return out
 
 
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "bold magenta"}
-STATUS_MARK = {"pass": "✔", "fail": "✘", "warn": "▲", "skip": "·", "error": "!"}
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "bold magenta",
+                "checking": "dim italic"}
+STATUS_MARK = {"pass": "✔", "fail": "✘", "warn": "▲", "skip": "·", "error": "!", "checking": "…"}
 
 
 def status_text(status: str) -> Text:
