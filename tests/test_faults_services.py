@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.faultkit import (TIMEOUT, FaultCase, assert_cli_could_not_run, cli, error_box, fast_config,
+from tests.faultkit import (TIMEOUT, FaultCase, assert_cli_could_not_run, cli, fast_config,
                             fast_config_file, fault_scenario, pane_text, secret_value, server_frozen,
                             server_stopped, wait_for)
 from tui.app import make_app
