@@ -46,6 +46,7 @@ class OverviewScreen(PaneScreen):
         if self._loaded_once:  # the whole answer came first
             return
         self.query_one("#pane-body").loading = False
+        self._partial = event.partial
         self._show_systems(event.partial)
 
     def show_data(self, data: Any) -> None:
@@ -82,10 +83,11 @@ class OverviewScreen(PaneScreen):
         table = self.query_one("#systems", FilterableTable)
         keys = table.visible_keys()
         box = self.query_one("#system-detail", Static)
-        if self.data is None or not 0 <= row < len(keys):
+        data = self.data if self.data is not None else getattr(self, "_partial", None)
+        if data is None or not 0 <= row < len(keys):
             box.update("")
             return
-        system = next((s for s in self.data.systems if s.system == keys[row]), None)
+        system = next((s for s in data.systems if s.system == keys[row]), None)
         if system is None:
             return
         text = Text()
