@@ -120,7 +120,20 @@ class IamApiAdapter:
         pols = tuple(p["PolicyName"] for p in self._pages("list_attached_user_policies", "AttachedPolicies",
                                                           UserName=name))
         status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
-        return RustfsUser(name, status, pols, groups)
+        return RustfsUser(name, status, pols + tuple(inline_name(name, n) for n in self._inline_names("user", name)),
+                          groups)
+
+    def _inline_names(self, kind: str, name: str) -> list[str]:
+        """The names of a user's or group's inline policies (ListUserPolicies / ListGroupPolicies)."""
+        key = {"user": "UserName", "group": "GroupName"}[kind]
+        return sorted(str(n) for n in self._pages(f"list_{kind}_policies", "PolicyNames", **{key: name}))
+
+    def inline_policies(self, kind: str, name: str) -> tuple[RustfsPolicy, ...]:
+        """A user's or group's inline policies with their documents, named by `inline_name`."""
+        key = {"user": "UserName", "group": "GroupName"}[kind]
+        return tuple(RustfsPolicy(inline_name(name, n), _doc(self._call(f"get_{kind}_policy", **{key: name},
+                                                                        PolicyName=n).get("PolicyDocument")))
+                     for n in self._inline_names(kind, name))
 
     def list_users(self) -> tuple[RustfsUser, ...]:
         names = sorted(u["UserName"] for u in self._pages("list_users", "Users"))
@@ -133,7 +146,8 @@ class IamApiAdapter:
         members = tuple(u["UserName"] for u in self._call("get_group", GroupName=name).get("Users", []))
         pols = tuple(p["PolicyName"] for p in self._pages("list_attached_group_policies", "AttachedPolicies",
                                                           GroupName=name))
-        return RustfsGroup(name, "enabled", members, pols)
+        inline = tuple(inline_name(name, n) for n in self._inline_names("group", name))
+        return RustfsGroup(name, "enabled", members, pols + inline)
 
     def list_policies(self) -> tuple[RustfsPolicy, ...]:
         def one(p: dict[str, Any]) -> RustfsPolicy:
@@ -144,6 +158,19 @@ class IamApiAdapter:
         with Tasks(max_workers=8) as pool:  # one request per policy: concurrently
             out = list(pool.map(one, listed))
         return tuple(sorted(out, key=lambda p: p.name))
+
+
+def inline_name(owner: str, policy: str) -> str:
+    """How an inline policy (embedded in a user or group, with no ARN of its own) is named among the snapshot's
+    policies: by its owner and its name, so that it cannot be taken for a managed policy of the same name."""
+    return f"{owner}/{policy} (inline)"
+
+
+def _inline(owner: str, value: Any) -> list[RustfsPolicy]:
+    """The inline policies of a GetAccountAuthorizationDetails user or group (`UserPolicyList` /
+    `GroupPolicyList`), sorted by name."""
+    found = [(str(p.get("PolicyName") or ""), p.get("PolicyDocument")) for p in _records(value)]
+    return [RustfsPolicy(inline_name(owner, n), _doc(d)) for n, d in sorted(found, key=lambda x: x[0]) if n]
 
 
 def _doc(value: Any) -> dict[str, Any]:
@@ -228,17 +255,24 @@ def _iam_snapshot_details(iam: IamApiAdapter, conns: Any = None) -> IamSnapshot:
         for g in _names(u.get("GroupList")):
             members.setdefault(g, []).append(u["UserName"])
     records = []
+    docs: list[RustfsPolicy] = []
     for name, keys in zip(names, keys_per_user):
         u = by_name[name]
         member_of = _names(u.get("GroupList"))
+        inline = _inline(name, u.get("UserPolicyList"))
+        docs += inline
         pols = tuple(str(p.get("PolicyName") or "") for p in _records(u.get("AttachedManagedPolicies")))
         status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
-        records.append(RustfsUser(name, status, pols, member_of))
-    group_records = tuple(
-        RustfsGroup(str(g.get("GroupName")), "enabled", tuple(members.get(str(g.get("GroupName")), ())),
-                    tuple(str(p.get("PolicyName") or "") for p in _records(g.get("AttachedManagedPolicies"))))
-        for g in sorted(groups, key=lambda g: str(g.get("GroupName"))))
-    docs = []
+        records.append(RustfsUser(name, status, pols + tuple(p.name for p in inline), member_of))
+    group_records = []
+    for g in sorted(groups, key=lambda g: str(g.get("GroupName"))):
+        gname = str(g.get("GroupName"))
+        inline = _inline(gname, g.get("GroupPolicyList"))
+        docs += inline
+        group_records.append(RustfsGroup(
+            gname, "enabled", tuple(members.get(gname, ())),
+            tuple(str(p.get("PolicyName") or "") for p in _records(g.get("AttachedManagedPolicies")))
+            + tuple(p.name for p in inline)))
     for p in policies:
         version = next((v for v in _records(p.get("PolicyVersionList")) if v.get("IsDefaultVersion") is True), None)
         if version is None:
@@ -246,8 +280,8 @@ def _iam_snapshot_details(iam: IamApiAdapter, conns: Any = None) -> IamSnapshot:
                               "without its default version")
         docs.append(RustfsPolicy(_policy_name(p), _doc(version.get("Document"))))
     keys = tuple(k for ks in keys_per_user for k in ks)
-    return IamSnapshot(SOURCE_IAM, tuple(records), group_records, tuple(sorted(docs, key=lambda p: p.name)), keys,
-                       IAM_LIMITS, iam.access_key)
+    return IamSnapshot(SOURCE_IAM, tuple(records), tuple(group_records), tuple(sorted(docs, key=lambda p: p.name)),
+                       keys, IAM_LIMITS, iam.access_key)
 
 
 def _iam_snapshot_calls(iam: IamApiAdapter) -> IamSnapshot:
@@ -257,8 +291,11 @@ def _iam_snapshot_calls(iam: IamApiAdapter) -> IamSnapshot:
         names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))
         keys_per_user = list(pool.map(iam.access_keys, names))
         users = tuple(pool.map(iam.user_record, names, keys_per_user))
+        inline = [p for ps in pool.map(lambda n: iam.inline_policies("user", n), names) for p in ps]
         groups = tuple(pool.map(iam.group, group_names.result()))
+        inline += [p for ps in pool.map(lambda g: iam.inline_policies("group", g), group_names.result()) for p in ps]
         keys = tuple(k for ks in keys_per_user for k in ks)
-        return IamSnapshot(SOURCE_IAM, users, groups, policies.result(), keys, IAM_LIMITS, iam.access_key)
+        docs = tuple(sorted((*policies.result(), *inline), key=lambda p: p.name))
+        return IamSnapshot(SOURCE_IAM, users, groups, docs, keys, IAM_LIMITS, iam.access_key)
 
 

@@ -502,6 +502,40 @@ def test_account_details_read_as_botocore_reads_them(moto_server: MotoServer) ->
         admin.delete_policy(PolicyArn=arn)
 
 
+def test_inline_policies_are_read_by_both_snapshot_paths(moto_server: MotoServer) -> None:
+    """Inline policies (embedded in a user or a group: the test server's users have nothing else) are in the
+    IAM fallback's snapshot, named by their owner, with their documents, whichever path read it; before, a
+    user with inline policies only showed no policy, and R8 said "no policy is attached"."""
+    import json
+
+    from checks.rustfs_iam_api import IamApiAdapter, _iam_snapshot_calls, _iam_snapshot_details, inline_name
+
+    ak, sk = moto_server.keys["admin"]
+    admin = admin_client(moto_server, "iam")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                   "Resource": "arn:aws:s3:::inline-<&>"}]}
+    admin.create_group(GroupName="inline-group")
+    admin.put_group_policy(GroupName="inline-group", PolicyName="group-read", PolicyDocument=json.dumps(doc))
+    admin.add_user_to_group(GroupName="inline-group", UserName="good")
+    try:
+        iam = IamApiAdapter(moto_server.endpoint, ak, sk, timeout=5)
+        details, calls = _iam_snapshot_details(iam), _iam_snapshot_calls(iam)
+        assert details == calls
+        good = details.user("good")
+        assert good is not None and inline_name("good", "good-policy") in good.policies
+        policy = details.policy(inline_name("good", "good-policy"))
+        assert policy is not None and any("s3:" in json.dumps(st) for st in policy.document.get("Statement", []))
+        group = details.group("inline-group")
+        assert group is not None and group.policies == (inline_name("inline-group", "group-read"),)
+        assert details.policy(inline_name("inline-group", "group-read")).document == doc
+        assert [name for name, _ in details.policies_of("good")] == [inline_name("good", "good-policy"),
+                                                                     inline_name("inline-group", "group-read")]
+    finally:
+        admin.remove_user_from_group(GroupName="inline-group", UserName="good")
+        admin.delete_group_policy(GroupName="inline-group", PolicyName="group-read")
+        admin.delete_group(GroupName="inline-group")
+
+
 def test_query_answers_of_unexpected_shape_do_not_break_the_snapshot() -> None:
     import xml.etree.ElementTree as ET
 
