@@ -115,13 +115,21 @@ class IamApiAdapter:
 
         return self._guard(operation, read)
 
-    def user_record(self, name: str, keys: tuple[AccessKeyInfo, ...]) -> RustfsUser:
+    def user_record(self, name: str, keys: tuple[AccessKeyInfo, ...],
+                    inline: tuple[RustfsPolicy, ...] | None = None) -> RustfsUser:
+        """The user with its groups and policies; `inline`: its inline policies when already read (else their
+        names are asked for)."""
         groups = tuple(g["GroupName"] for g in self._pages("list_groups_for_user", "Groups", UserName=name))
         pols = tuple(p["PolicyName"] for p in self._pages("list_attached_user_policies", "AttachedPolicies",
                                                           UserName=name))
         status = "disabled" if keys and all(k.status == "disabled" for k in keys) else "enabled"
-        return RustfsUser(name, status, pols + tuple(inline_name(name, n) for n in self._inline_names("user", name)),
-                          groups)
+        return RustfsUser(name, status, pols + self._inline_named("user", name, inline), groups)
+
+    def _inline_named(self, kind: str, name: str, inline: tuple[RustfsPolicy, ...] | None) -> tuple[str, ...]:
+        """The snapshot names of a user's or group's inline policies: of `inline` when read, else asked for."""
+        if inline is not None:
+            return tuple(p.name for p in inline)
+        return tuple(inline_name(name, n) for n in self._inline_names(kind, name))
 
     def _inline_names(self, kind: str, name: str) -> list[str]:
         """The names of a user's or group's inline policies (ListUserPolicies / ListGroupPolicies)."""
@@ -142,12 +150,12 @@ class IamApiAdapter:
     def groups(self) -> tuple[str, ...]:
         return tuple(sorted(g["GroupName"] for g in self._pages("list_groups", "Groups")))
 
-    def group(self, name: str) -> RustfsGroup:
+    def group(self, name: str, inline: tuple[RustfsPolicy, ...] | None = None) -> RustfsGroup:
+        """The group with its members and policies; `inline` as for `user_record`."""
         members = tuple(u["UserName"] for u in self._call("get_group", GroupName=name).get("Users", []))
         pols = tuple(p["PolicyName"] for p in self._pages("list_attached_group_policies", "AttachedPolicies",
                                                           GroupName=name))
-        inline = tuple(inline_name(name, n) for n in self._inline_names("group", name))
-        return RustfsGroup(name, "enabled", members, pols + inline)
+        return RustfsGroup(name, "enabled", members, pols + self._inline_named("group", name, inline))
 
     def list_policies(self) -> tuple[RustfsPolicy, ...]:
         def one(p: dict[str, Any]) -> RustfsPolicy:
@@ -290,11 +298,12 @@ def _iam_snapshot_calls(iam: IamApiAdapter) -> IamSnapshot:
         group_names = pool.submit(iam.groups)
         names = sorted(u["UserName"] for u in iam._pages("list_users", "Users"))
         keys_per_user = list(pool.map(iam.access_keys, names))
-        users = tuple(pool.map(iam.user_record, names, keys_per_user))
-        inline = [p for ps in pool.map(lambda n: iam.inline_policies("user", n), names) for p in ps]
-        groups = tuple(pool.map(iam.group, group_names.result()))
-        inline += [p for ps in pool.map(lambda g: iam.inline_policies("group", g), group_names.result()) for p in ps]
+        user_inline = list(pool.map(lambda n: iam.inline_policies("user", n), names))
+        users = tuple(pool.map(iam.user_record, names, keys_per_user, user_inline))
+        group_inline = list(pool.map(lambda g: iam.inline_policies("group", g), group_names.result()))
+        groups = tuple(pool.map(iam.group, group_names.result(), group_inline))
         keys = tuple(k for ks in keys_per_user for k in ks)
+        inline = [p for ps in (*user_inline, *group_inline) for p in ps]
         docs = tuple(sorted((*policies.result(), *inline), key=lambda p: p.name))
         return IamSnapshot(SOURCE_IAM, users, groups, docs, keys, IAM_LIMITS, iam.access_key)
 
