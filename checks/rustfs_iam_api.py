@@ -7,7 +7,6 @@ status either.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any, Callable, TypeVar
 from urllib.parse import unquote
@@ -32,7 +31,7 @@ class IamApiAdapter:
                  timeout: float = 5.0) -> None:
         import botocore.exceptions  # lazy
 
-        from checks.sources.s3 import one_attempt_client  # one shared Session: no per-call model parsing
+        from checks.sources.s3 import FirstUseClient  # one shared Session: no per-call model parsing
 
         self._bexc = botocore.exceptions
         self.endpoint_url = endpoint_url.rstrip("/")
@@ -40,8 +39,7 @@ class IamApiAdapter:
         self.__secret_key = secret_key
         self.timeout = float(timeout)
         self._queries = SignedQueries(self.endpoint_url, access_key, secret_key, region, self.timeout)
-        self._iam_client = functools.cache(  # made on first use: only the fallback calls need it
-            lambda: one_attempt_client("iam", self.endpoint_url, access_key, secret_key, region, self.timeout))
+        self._iam_client = FirstUseClient("iam", self.endpoint_url, access_key, secret_key, region, self.timeout)
 
     def __repr__(self) -> str:
         return f"IamApiAdapter({self.endpoint_url}, access_key={self.access_key!r})"

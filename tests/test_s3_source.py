@@ -253,7 +253,7 @@ def test_list_buckets_takes_the_fast_parse_with_the_same_answer(moto_server: Mot
     src = s3(moto_server, "admin")
     fast = src.list_buckets()
     assert fast.ok and calls == [1]
-    assert src._made_client is None, "ListBuckets is sent without the boto3 client (made on first use)"
+    assert not src._client.made, "ListBuckets is sent without the boto3 client (made on first use)"
     ak, sk = moto_server.keys["admin"]
     plain = boto3.session.Session().client("s3", endpoint_url=moto_server.endpoint, aws_access_key_id=ak,
                                            aws_secret_access_key=sk, region_name="us-east-1")

@@ -94,6 +94,33 @@ def one_attempt_client(service: str, endpoint_url: str, access_key: str, secret_
                        aws_secret_access_key=secret_key, region_name=region, config=settings)
 
 
+class FirstUseClient:
+    """`one_attempt_client(...)`, made the first time it is called and then reused (made once, under a lock).
+    The first client of a process costs ~0.3 s of CPU (boto3 and the service's model): the S3 and IAM sources
+    send their reads of every refresh without it (ListBuckets, the bucket details, the IAM account details and
+    access keys), and make it only for the other calls. The secret is never in a repr."""
+
+    def __init__(self, service: str, endpoint_url: str, access_key: str, secret_key: str, region: str,
+                 timeout: float, **config: Any) -> None:
+        self._make = lambda: one_attempt_client(service, endpoint_url, access_key, secret_key, region, timeout,
+                                                **config)
+        self._made: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"FirstUseClient(made={self.made})"
+
+    @property
+    def made(self) -> bool:
+        return self._made is not None
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+            return self._made
+
+
 @dataclass(frozen=True)
 class S3Probe:
     """Outcome of one S3 request."""
@@ -159,21 +186,11 @@ class S3Source:
         self.timeout = float(timeout)
         self._gets = SignedGets(self.endpoint_url, access_key, secret_key, region, self.timeout)
         """ListBuckets and the bucket details' reads (`bucket_summary`), off the client's generic machinery."""
-        self._made_client: Any = None
-        self._client_lock = threading.Lock()
-
-    @property
-    def _client(self) -> Any:
-        """The boto3 S3 client, made on first use: the first one in a process costs ~0.3 s of CPU (boto3 and
-        the S3 model), and ListBuckets, all that the Overview asks, does not need it."""
-        with self._client_lock:
-            if self._made_client is None:
-                access_key, secret_key = self.access_key, self.__secret_key
-                self._made_client = one_attempt_client(
-                    "s3", self.endpoint_url, access_key, secret_key, self.region, self.timeout,
-                    signature_version="s3v4", s3={"addressing_style": "path"},
-                    request_checksum_calculation="when_required", response_checksum_validation="when_required")
-            return self._made_client
+        self._client = FirstUseClient(
+            "s3", self.endpoint_url, access_key, secret_key, region, self.timeout, signature_version="s3v4",
+            s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
+            response_checksum_validation="when_required")
+        """The boto3 client, for the operations other than ListBuckets and the bucket details."""
 
     def __repr__(self) -> str:
         return f"S3Source({self.endpoint_url}, access_key={self.access_key!r})"
@@ -261,17 +278,17 @@ class S3Source:
         an answer of another shape goes to the client, whose parser reads whatever the model allows."""
         parsed = parse_bucket_listing(self._gets.get("ListBuckets", "", "", xml=False))
         if parsed is None:
-            return self._client.list_buckets()  # type: ignore[no-any-return]
+            return self._client().list_buckets()  # type: ignore[no-any-return]
         parsed["ResponseMetadata"] = {"HTTPStatusCode": 200}
         return parsed
 
     def head_bucket(self, bucket: str) -> S3Probe:
         """HeadBucket (needs s3:ListBucket on the bucket ARN)."""
-        return self._call("HeadBucket", lambda: self._client.head_bucket(Bucket=bucket))
+        return self._call("HeadBucket", lambda: self._client().head_bucket(Bucket=bucket))
 
     def list_objects(self, bucket: str, max_keys: int = 1, prefix: str = "") -> S3Probe:
         """ListObjectsV2 → value: tuple of keys."""
-        probe = self._call("ListObjectsV2", lambda: self._client.list_objects_v2(
+        probe = self._call("ListObjectsV2", lambda: self._client().list_objects_v2(
             Bucket=bucket, MaxKeys=max_keys, Prefix=prefix))
         if probe.ok:
             keys = tuple(o["Key"] for o in probe.value.get("Contents", []))
@@ -280,7 +297,7 @@ class S3Source:
 
     def get_bucket_location(self, bucket: str) -> S3Probe:
         """GetBucketLocation → value: the LocationConstraint ('' for us-east-1)."""
-        probe = self._call("GetBucketLocation", lambda: self._client.get_bucket_location(Bucket=bucket))
+        probe = self._call("GetBucketLocation", lambda: self._client().get_bucket_location(Bucket=bucket))
         if probe.ok:
             loc = probe.value.get("LocationConstraint") or ""
             probe = S3Probe(True, None, probe.http_status, loc or "us-east-1", probe.operation, loc)
@@ -344,17 +361,17 @@ class S3Source:
     # ------------------------------------------------------------------ objects
     def head_object(self, bucket: str, key: str) -> S3Probe:
         """HeadObject (s3:GetObject on bucket/*); 404 → NoSuchKey."""
-        return self._call("HeadObject", lambda: self._client.head_object(Bucket=bucket, Key=key),
+        return self._call("HeadObject", lambda: self._client().head_object(Bucket=bucket, Key=key),
                           head_404="NoSuchKey")
 
     def put_object(self, bucket: str, key: str, body: bytes = b"clusterdeck probe\n") -> S3Probe:
         """PutObject (write probe; callers must delete what they create)."""
-        return self._call("PutObject", lambda: self._client.put_object(Bucket=bucket, Key=key, Body=body))
+        return self._call("PutObject", lambda: self._client().put_object(Bucket=bucket, Key=key, Body=body))
 
     def get_object(self, bucket: str, key: str) -> S3Probe:
         """GetObject → value: the body bytes."""
         def go() -> dict[str, Any]:
-            resp = self._client.get_object(Bucket=bucket, Key=key)
+            resp = self._client().get_object(Bucket=bucket, Key=key)
             resp["Body"] = resp["Body"].read()
             return resp
 
@@ -366,4 +383,4 @@ class S3Source:
 
     def delete_object(self, bucket: str, key: str) -> S3Probe:
         """DeleteObject."""
-        return self._call("DeleteObject", lambda: self._client.delete_object(Bucket=bucket, Key=key))
+        return self._call("DeleteObject", lambda: self._client().delete_object(Bucket=bucket, Key=key))
