@@ -90,19 +90,13 @@ class SourceFactories:
         return self._shared_source("postgres", args, kwargs)
 
     def close_shared_sources(self) -> None:
-        """Close what the sources keep open across refreshes (PostgresSource: its admin connections; the
-        Redis admin clients)."""
-        redis_source = sys.modules.get("checks.sources.redis_source")
-        if redis_source is not None:
-            redis_source.close_kept_clients()
-        module = sys.modules.get("checks.sources.postgres")  # not loaded: no PostgresSource was made
-        if module is None:
-            return
-        with _SHARED_LOCK:
-            made = list(self.__dict__.get("_shared_sources", {}).values())
-        for source in made:
-            if isinstance(source, module.PostgresSource):  # not a recording proxy: it would record the call
-                source.close()
+        """Close what the sources keep open across refreshes: the PostgreSQL superuser connections and the Redis
+        admin clients (each module keeps them; a module not loaded kept nothing)."""
+        for module, close in (("checks.sources.redis_source", "close_kept_clients"),
+                              ("checks.sources.postgres_keep", "close_kept")):
+            loaded = sys.modules.get(module)
+            if loaded is not None:
+                getattr(loaded, close)()
 
     def s3(self, *args: Any, **kwargs: Any) -> S3Source:
         """An S3Source (endpoint_url, access_key, secret_key, region, timeout); shared (SHARED_KINDS)."""

@@ -201,6 +201,14 @@ class KeptConnections:
             return len(self._idle)
 
 
+def close_kept() -> None:
+    """Close every source's unused connections (`Connections.close`)."""
+    with _ALL_LOCK:
+        kept = list(_ALL)
+    for k in kept:
+        k.close_idle()
+
+
 def sweep() -> None:
     """Close every source's unused connections older than MAX_AGE (those of sources not asked any more too:
     made for credentials since rotated, or a port-forward since replaced)."""
