@@ -18,6 +18,8 @@ from tui.widgets.table import FilterableTable
 class OverviewScreen(PaneScreen):
     PANE = "overview"
     TITLE = "Overview"
+    _partial: Any = None
+    """The Overview so far while the first load fills in (`Progress`); `data` once it is complete."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("Systems", classes="section-title")
@@ -83,7 +85,7 @@ class OverviewScreen(PaneScreen):
         table = self.query_one("#systems", FilterableTable)
         keys = table.visible_keys()
         box = self.query_one("#system-detail", Static)
-        data = self.data if self.data is not None else getattr(self, "_partial", None)
+        data = self.data if self.data is not None else self._partial
         if data is None or not 0 <= row < len(keys):
             box.update("")
             return
