@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,42 +24,16 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.safe import safe
 from tui.widgets.table_draw import CELL_PADDING, filter_tag, no_match_line, row_segments, with_tag
+from tui.widgets.table_filter import data_rows, passing, with_headings
+from tui.widgets.table_messages import CursorCoordinate, RowKey, RowMessage
 from tui.widgets.table_rows import Cell, PreparedRows, StoredRow, stored_row, text_of, width_of
 
 __all__ = ["FilterableTable", "PreparedRows", "RowKey", "RowMessage", "StoredRow", "stored_row"]
-
-
-class RowKey(NamedTuple):
-    """A row's key as messages carry it (`event.row_key.value`, as DataTable's)."""
-
-    value: str
-
-
-class CursorCoordinate(NamedTuple):
-    """DataTable-compatible (row, column) of the cursor; the column is always 0 (row cursor)."""
-
-    row: int
-    column: int
-
-
-class RowMessage(Message):
-    """A message about one row: `cursor_row`, `row_key.value`; matches `@on(..., "#table-id")`."""
-
-    def __init__(self, table: FilterableTable, cursor_row: int, row_key: RowKey) -> None:
-        super().__init__()
-        self.data_table = table
-        self.cursor_row = cursor_row
-        self.row_key = row_key
-
-    @property
-    def control(self) -> FilterableTable:
-        return self.data_table
 
 
 class FilterableTable(ScrollView, can_focus=True):
@@ -188,40 +162,10 @@ class FilterableTable(ScrollView, can_focus=True):
     def _visible_rows(self) -> list[tuple[str, tuple[Cell, ...]]]:
         if not self.filter_pattern:
             return self._all_rows
-        prepared = self._prepared
-        pattern, invert = self.filter_pattern, self.filter_invert
-        if re.escape(pattern) == pattern and pattern.isascii():  # a plain word: substring test, no regex engine
-            needle = pattern.lower()
-            passes = [(needle in hay) != invert for hay in prepared.lowered]
-        else:
-            search = re.compile(pattern, re.I).search
-            passes = [(search(hay) is None) == invert for hay in prepared.lowered]
+        passes = passing(self._prepared.lowered, self.filter_pattern, self.filter_invert)
         if self.headings:
-            self._with_headings(passes)
+            with_headings(self._all_rows, passes, self.headings)
         return [row for row, ok in zip(self._all_rows, passes) if ok]
-
-    def _with_headings(self, passes: list[bool]) -> None:
-        """Mark in `passes` the headings to show: those with a row shown after them, before the next heading,
-        and those with no row at all."""
-        heading: int | None = None
-        members = 0
-        for i, (key, _) in enumerate(self._all_rows):
-            if key.startswith(self.headings):
-                if heading is not None and members == 0:
-                    passes[heading] = True  # a placeholder heading: nothing under it to filter
-                heading, members = i, 0
-                passes[i] = False
-            elif heading is not None:
-                members += 1
-                passes[heading] = passes[heading] or passes[i]
-        if heading is not None and members == 0:
-            passes[heading] = True
-
-    def _count_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> int:
-        """Rows of data among `rows` (headings left out)."""
-        if not self.headings:
-            return len(rows)
-        return sum(1 for key, _ in rows if not key.startswith(self.headings))
 
     def _render_rows(self, keep: str | None) -> None:
         """Show the rows that pass the filter; the cursor stays on `keep` when it is still shown."""
@@ -230,8 +174,8 @@ class FilterableTable(ScrollView, can_focus=True):
             return
         self._shown = visible
         self._shown_index = None if visible is not self._all_rows else self._prepared.index
-        total = self._count_rows(self._all_rows)
-        self._counts = (total if visible is self._all_rows else self._count_rows(visible), total)
+        total = data_rows(self._all_rows, self.headings)
+        self._counts = (total if visible is self._all_rows else data_rows(visible, self.headings), total)
         self._lines.clear()
         self.virtual_size = Size(self._total_width(), len(visible) + 1)
         row = self._index_of(keep) if keep is not None else None
