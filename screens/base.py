@@ -16,12 +16,12 @@ from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui import gcpolicy
 from tui.safe import safe
-from tui.widgets.chrome import Breadcrumbs, DeckHeader, PromptBar
+from tui.widgets.chrome import Breadcrumbs, DeckHeader, KeyBar, PromptBar
 from tui.widgets.table import FilterableTable
 
 FIRST_PAINT_WAIT = 2.0
@@ -99,7 +99,7 @@ class PaneScreen(Screen):
     def _bars(self) -> list[Widget]:
         return [PromptBar(placeholder="filter regex  (/!regex inverts, esc closes)", id="filter-bar"),
                 PromptBar(placeholder=":df :pg :s3 :alerts :triage :overview :help :quit", id="command-bar"),
-                Footer()]
+                KeyBar()]
 
     async def mount_after_paint(self) -> None:
         """Called by the app once its first frame is on screen."""

@@ -280,3 +280,44 @@ async def test_lab_t_runs_the_flow_in_triage(lab: dict[str, Any]) -> None:
         assert result is not None and result.root_cause is not None
         assert result.root_cause.code == "CNPG_POD_STALE_SECRET"
         assert_no_secret(app.export_screenshot(), lab["_secrets"])
+
+
+async def test_key_bar_recomposed_only_when_its_keys_change(monkeypatch: Any) -> None:
+    """The key bar (KeyBar, Textual's Footer) composes its keys again when the keys shown change (a role's
+    detail adds the reveal key), not on every change of focus; its keys mount without restyling themselves."""
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.chrome import KeyBar
+
+    composed: list[tuple[str, ...]] = []
+    original = KeyBar.compose
+
+    def compose(self: KeyBar) -> Any:
+        widgets = list(original(self))
+        composed.append(tuple(w.key for w in widgets if isinstance(w, FooterKey)))
+        yield from widgets
+
+    monkeypatch.setattr(KeyBar, "compose", compose)
+    restyled: list[str] = []
+    monkeypatch.setattr(FooterKey, "update_node_styles", lambda self, animate=True: restyled.append(self.key))
+    app = static_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_cnpg(pilot)
+        bar = screen.query_one(KeyBar)
+        shown = [k.key for k in bar.query(FooterKey)]
+        assert "r" in shown and "ctrl+s" not in shown
+        before = len(composed)
+        roles = [s[1] for s in screen._sections.values()]
+        for _ in range(3):  # focus moves between the two clusters' tables: the same keys
+            roles[1].focus()
+            await pilot.pause()
+            roles[0].focus()
+            await pilot.pause()
+        assert len(composed) == before, "focus moves that leave the keys as they are do not compose the bar"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.detail_key is not None
+        assert len(composed) > before and "ctrl+s" in composed[-1], "the detail's reveal key is shown"
+        assert "ctrl+s" in [k.key for k in bar.query(FooterKey)]
+    assert restyled == [], "no key restyled itself as it mounted (Textual's FooterKey does it twice each)"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
-from textual.widgets import Input, Static
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.widgets._footer import FooterKey
 
 from tui.safe import clean
 
@@ -39,6 +44,46 @@ class Breadcrumbs(Static):
                 text.append(" › ", style="dim")
             text.append(clean(crumb), style="bold" if i == len(crumbs) - 1 else "")
         self.update(text)
+
+
+class KeyBar(Footer):
+    """Textual's Footer, made cheaper to keep: each of its ~15-20 key widgets restyled itself twice as it
+    mounted, and the footer composed all of them again on every change of focus, whether or not the keys
+    shown changed. That was ~200 restyles, ~0.2-0.5 s of the UI thread's time (measured with the pilot), while
+    a pane's first fetch needed the GIL.
+
+    - A key starts in the footer's own compact style. Textual's FooterKey starts compact, and its data binding
+      then turns that off: two restyles of the key per mount. (The command palette's key is not bound to the
+      footer's style and stays compact, as in Textual: its class is set before it mounts.)
+    - The keys are composed again only when the keys shown (key, action, label, enabled, tooltip) change."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple[Any, ...] | None = None
+
+    def _keys_shown(self) -> tuple[Any, ...]:
+        return tuple((b.key, b.action, b.description, enabled, tooltip)
+                     for (_, b, enabled, tooltip) in self.screen.active_bindings.values() if b.show)
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._keys_shown()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):  # its style set before it mounts, so its watcher changes nothing
+                # the palette's key keeps FooterKey's default, True (reading `widget.compact` runs the watcher)
+                compact = True if widget.has_class("-command-palette") else self.compact
+                widget.set_reactive(FooterKey.compact, compact)
+                widget.set_class(compact, "-compact", update=False)
+            yield widget
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        self._bindings_ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if self.is_attached and self._keys_shown() != self._shown:
+            await self.recompose()
 
 
 class PromptBar(Input):
