@@ -21,10 +21,14 @@ SLOWLOG_RECOMMENDED = {"slowlog-log-slower-than": "10000", "slowlog-max-len": "1
 _NEVER_SHOWN = ("auth", "hello", "migrate")
 
 
-def safe_rule(user: AclUser) -> str:
-    """A user's rule in ACL LIST form with password hashes shortened to fingerprints."""
+def safe_rule(user: AclUser, fingerprints: tuple[str, ...] | None = None) -> str:
+    """A user's rule in ACL LIST form with password hashes shortened to fingerprints (`fingerprints`: the
+    user's `hash12`s when the caller has them)."""
     parts = ["user", user.name, "on" if user.enabled else "off"]
-    parts += ["nopass"] if user.nopass else [f"#{hash12(h)[7:]}…" for h in user.password_hashes]
+    if user.nopass:
+        parts.append("nopass")
+    else:
+        parts += [f"#{fp[7:]}…" for fp in (fingerprints or tuple(hash12(h) for h in user.password_hashes))]
     parts += [*user.key_patterns, *user.channel_patterns, *user.commands, *user.selectors, *user.other]
     return " ".join(parts + ([user.db] if user.db else []))
 
@@ -39,9 +43,14 @@ def _is_hex(text: str) -> bool:
 
 
 def _split_rules(user: AclUser) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    allowed = tuple(r for r in user.commands if r.startswith("+") or r == "allcommands")
-    denied = tuple(r for r in user.commands if r.startswith("-") or r == "nocommands")
-    return allowed, denied
+    allowed: list[str] = []
+    denied: list[str] = []
+    for rule in user.commands:
+        if rule[:1] == "+" or rule == "allcommands":
+            allowed.append(rule)
+        elif rule[:1] == "-" or rule == "nocommands":
+            denied.append(rule)
+    return tuple(allowed), tuple(denied)
 
 
 def _row(user: AclUser, consumers: dict[str, tuple[str, ...]], state: str, live: bool,
@@ -50,7 +59,7 @@ def _row(user: AclUser, consumers: dict[str, tuple[str, ...]], state: str, live:
     fps = ("nopass",) if user.nopass else tuple(hash12(h) for h in user.password_hashes)
     return UserRow(user.name, user.enabled if live else None, user.key_patterns, user.channel_patterns, allowed,
                    denied, (user.db or "").lstrip("$"), fps, consumers.get(user.name, ()), state,
-                   safe_rule(user), short_hashes(source_rule), user)
+                   safe_rule(user, fps), short_hashes(source_rule), user)
 
 
 def _revealed(command: str, args: tuple[str, ...], redacted: tuple[str, ...]) -> str:
@@ -85,9 +94,10 @@ def build_view(snapshot: Any, acl_source: AclSource | None, consumers: dict[str,
     drift = acl_drift(src_listing, snapshot.acl) if src_listing is not None else None
     drift_rows: list[tuple[str, str, str]] = []
     users: list[UserRow] = []
+    different = {d.name: d for d in drift.different} if drift else {}
     for u in snapshot.acl.users:
         src = src_listing.get(u.name) if src_listing is not None else None
-        diff = next((d for d in drift.different if d.name == u.name), None) if drift else None
+        diff = different.get(u.name)
         state = "live" if src_listing is None or (src is not None and diff is None) else (
             "not in source" if src is None else f"drift: {', '.join(diff.fields)}")
         users.append(_row(u, consumers, state, True, src.raw if src is not None else ""))

@@ -136,6 +136,21 @@ def test_view_from_fixed_payloads() -> None:
     assert "not-a-real-password" not in mike.source_rule + mike.rule
 
 
+def test_rule_columns_show_every_item_that_fits() -> None:
+    """A rule column shows all its items when they fit in its width, else the leading ones and how many more;
+    the rule shown carries each password's fingerprint, never the hash."""
+    from checks.dragonfly_view import safe_rule
+    from screens.dragonfly_detail import compact
+
+    assert compact(()) == "–"
+    assert compact(("a", "b", "c"), 5) == "a b c", "it all fits: no '+n'"
+    assert compact(("+@read", "+@write", "+hset"), 12) == "+@read +2"
+    assert compact(("averyveryverylongpattern",), 8) == "averyveryverylongpattern", "one item is never hidden"
+    roy = next(u for u in static_view().users if u.name == "roy")
+    assert "#ea71c25a7a60…" in roy.rule and roy.acl.password_hashes[0] not in roy.rule
+    assert safe_rule(roy.acl) == safe_rule(roy.acl, roy.fingerprints) == roy.rule
+
+
 async def test_static_detail_offline_dryrun_and_back() -> None:
     app = static_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -90,8 +90,9 @@ def text_of(cell: Cell) -> Text:
     return cell.copy()
 
 
-def _plain(cell: Cell) -> str:
-    return cell if isinstance(cell, str) else cell[0] if isinstance(cell, tuple) else cell.plain
+def _plains(cells: Sequence[Cell]) -> list[str]:
+    """The plain text of each stored cell (a str, a `(plain, style, justify)` tuple or a Text)."""
+    return [c if type(c) is str else c[0] if type(c) is tuple else c.plain for c in cells]
 
 
 def width_of(plain: str) -> int:
@@ -137,18 +138,19 @@ class PreparedRows:
                 # holds two generations of cells and haystacks at once); Text cells compare without their
                 # styles, so rows holding one are always new
                 row, lowered = old_rows[j], old_lowered[j]
-                plains = [_plain(c) for c in row[1]]
+                plains = _plains(row[1])
             else:
                 row = (key, stored)
-                plains = [_plain(c) for c in stored]
+                plains = _plains(stored)
                 lowered = " ".join(plains).lower()
             self.rows.append(row)
             self.lowered.append(lowered)
-            for i, plain in enumerate(plains):
-                w = width_of(plain)
-                if i >= len(widths):
-                    widths.append(w)
-                elif w > widths[i]:
+            # one cell per character when the whole row is printable ASCII (checked once, in C), else per cell
+            sizes = map(len, plains) if lowered.isascii() and lowered.isprintable() else map(width_of, plains)
+            if len(widths) < len(plains):
+                widths += [0] * (len(plains) - len(widths))
+            for i, w in enumerate(sizes):
+                if w > widths[i]:
                     widths[i] = w
         self.index = index
         """Row key -> position in `rows`."""
