@@ -19,11 +19,17 @@ from screens.alerts_render import (GROUP_STYLE, alert_detail, alert_row, rule_de
                                    summary_line)
 from screens.base import PaneScreen
 from screens.prepared import Prepared
-from tui.widgets.chrome import PromptBar
+from tui.widgets.chrome import PromptBar, show_text
 from tui.widgets.table import FilterableTable
 
 ALERT_COLUMNS = ("severity", "state", "alert", "age", "value", "enter opens", "summary", "labels")
 RULE_COLUMNS = ("group / rule", "type", "state", "health", "lint", "last eval", "took", "last error · file")
+
+
+def _label(tab: Any, text: str) -> None:
+    """Set a tab's label when it changes: setting it, even unchanged, lays out the screen."""
+    if tab.label.plain != text:
+        tab.label = text
 
 
 class AlertsScreen(PaneScreen):
@@ -71,6 +77,7 @@ class AlertsScreen(PaneScreen):
         from checks.alerts import load_alerts
 
         data = load_alerts(self.app.conns)  # type: ignore[attr-defined]
+        data.counts  # counted here, not on the UI thread  # noqa: B018
         return self._prepared.put(data, self._tables(data))  # the cells are built here, not on the UI thread
 
     @staticmethod
@@ -103,19 +110,19 @@ class AlertsScreen(PaneScreen):
         current = self._current("#alerts-table")
         if current and current.startswith("h:") and table.row_count > 1:
             table.move_cursor(row=table.cursor_row + 1)  # onto the first alert, not its severity header
-        self.query_one("#alerts-summary", Static).update(summary_line(data))
+        show_text(self.query_one("#alerts-summary", Static), summary_line(data))
         c = data.counts
         tabs = self.query_one("#alerts-tabs", TabbedContent)
-        tabs.get_tab("tab-alerts").label = f"Alerts ({c.firing} firing, {c.pending} pending)"  # type: ignore[assignment]
+        _label(tabs.get_tab("tab-alerts"), f"Alerts ({c.firing} firing, {c.pending} pending)")
         self._update_alert_detail()
 
     def _show_rules(self, data: AlertsData, prepared: Any) -> None:
         rows, self._rules = prepared
         self.query_one("#rules-table", FilterableTable).set_rows(RULE_COLUMNS, rows)
-        self.query_one("#rules-summary", Static).update(rules_summary(data))
+        show_text(self.query_one("#rules-summary", Static), rules_summary(data))
         broken = sum(1 for x in data.lints if x.status == "fail")
         tabs = self.query_one("#alerts-tabs", TabbedContent)
-        tabs.get_tab("tab-rules").label = f"Rules ({broken} broken)" if broken else "Rules"  # type: ignore[assignment]
+        _label(tabs.get_tab("tab-rules"), f"Rules ({broken} broken)" if broken else "Rules")
         self._update_rule_detail()
 
     # -- selection and detail -----------------------------------------------------------------
@@ -131,14 +138,14 @@ class AlertsScreen(PaneScreen):
         alert, data = self.current_alert(), self.data
         text = alert_detail(alert, data.fetched_at) if alert and data else Text(
             "Move to an alert: its labels, annotations and the pane that explains it show here.", style="dim")
-        self.query_one("#alert-detail", Static).update(text)
+        show_text(self.query_one("#alert-detail", Static), text)
 
     def _update_rule_detail(self) -> None:
         key = self._current("#rules-table")
         entry = self._rules.get(key) if key else None
         text = rule_detail(*entry) if entry else Text("Move to a rule: its expression and lint show here.",
                                                       style="dim")
-        self.query_one("#rule-detail", Static).update(text)
+        show_text(self.query_one("#rule-detail", Static), text)
 
     @on(FilterableTable.RowHighlighted, "#alerts-table")
     def _alert_highlighted(self) -> None:

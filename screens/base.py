@@ -210,7 +210,8 @@ class PaneScreen(Screen):
         self.query_one("#pane-body").loading = False
         self._loaded_once = True
         if state == WorkerState.SUCCESS:
-            self.query_one("#pane-error").display = False
+            if self.query_one("#pane-error").display:  # setting it, even unchanged, lays out the screen
+                self.query_one("#pane-error").display = False
             self.data, self.error = event.worker.result.take(), None
             self.show_data(self.data)
             gcpolicy.freeze_once(self.PANE)  # its client library is loaded now: never scan it again

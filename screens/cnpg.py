@@ -16,6 +16,7 @@ from screens import cnpg_render as render
 from screens.base import PaneScreen
 from screens.prepared import Prepared
 from tui.safe import clean
+from tui.widgets.chrome import show_text
 from tui.widgets.reveal import SecretReveal
 from tui.widgets.table import FilterableTable
 
@@ -75,18 +76,19 @@ class CnpgScreen(PaneScreen):
     def show_data(self, data: Any) -> None:
         if data.context:
             self.app.note_context(data.context)  # type: ignore[attr-defined]
-        self.query_one("#cnpg-summary", Static).update(self._summary(data))
+        show_text(self.query_one("#cnpg-summary", Static), self._summary(data))
         refs = [c.ref for c in data.clusters]
         if refs != list(self._sections):
             self._build_sections(refs)
         tables = self._prepared.get(data, self._tables)
         for c in data.clusters:
             header, roles, others_title, others = self._sections[c.ref]
-            header.update(render.cluster_header(c))
+            show_text(header, render.cluster_header(c))
             role_rows, other_rows = tables[c.ref]
             roles.set_rows(render.ROLE_COLUMNS, role_rows)
             others.set_rows(render.OTHER_COLUMNS, other_rows)
-            others_title.display = others.display = bool(c.others)
+            if others.display != bool(c.others):  # setting it, even unchanged, lays out the screen
+                others_title.display = others.display = bool(c.others)
         if self.detail_key is not None:
             self._fill_detail(self.detail_key)
         elif not isinstance(self.focused, (FilterableTable, Input)) and self._sections:  # not the `/` bar's focus

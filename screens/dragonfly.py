@@ -15,6 +15,7 @@ from screens.prepared import Prepared
 from screens.dragonfly_detail import (SLOW_COLUMNS, USER_COLUMNS, UserDetail, memory_gauge, memory_numbers,
                                      slow_cells, user_cells)
 from tui.safe import clean, status_text
+from tui.widgets.chrome import show_text
 from tui.widgets.table import FilterableTable
 from tui.widgets.table_rows import StoredRow, cell
 
@@ -92,14 +93,14 @@ class DragonflyScreen(PaneScreen):
 
     def show_data(self, data: Any) -> None:
         tables = self._prepared.get(data, self._tables)
-        self.query_one("#df-summary", Static).update(self._summary(data))
+        show_text(self.query_one("#df-summary", Static), self._summary(data))
         self.query_one("#users", FilterableTable).set_rows(USER_COLUMNS, tables["users"])
         self._show_memory(data.memory)
         self._show_slowlog(data)
         self.query_one("#config", FilterableTable).set_rows(("setting", "value"), tables["config"])
-        self.query_one("#drift-title", Static).update(
-            Text(f"ACL source vs live: {clean(data.acl_source)} — "
-                 + (f"{len(data.drift)} difference(s)" if data.drift else "no drift")))
+        show_text(self.query_one("#drift-title", Static),
+                  Text(f"ACL source vs live: {clean(data.acl_source)} — "
+                       + (f"{len(data.drift)} difference(s)" if data.drift else "no drift")))
         self.query_one("#drift", FilterableTable).set_rows(("user", "drift", "detail"), tables["drift"])
         if self.detail_user is not None:
             self._fill_detail(self.detail_user)
@@ -131,15 +132,16 @@ class DragonflyScreen(PaneScreen):
     def _show_memory(self, mem: Any) -> None:
         if mem is not None and mem.used is not None:
             self.memory_history = (self.memory_history + [float(mem.used)])[-HISTORY:]
-        self.query_one("#mem-gauge", Static).update(memory_gauge(mem))
-        self.query_one("#mem-numbers", Static).update(memory_numbers(mem))
+        show_text(self.query_one("#mem-gauge", Static), memory_gauge(mem))
+        show_text(self.query_one("#mem-numbers", Static), memory_numbers(mem))
         spark = self.query_one("#mem-spark", Sparkline)
         spark.data = list(self.memory_history)
-        spark.display = len(self.memory_history) >= 2
+        if spark.display != (len(self.memory_history) >= 2):  # setting it, even unchanged, lays out the screen
+            spark.display = len(self.memory_history) >= 2
         n = len(self.memory_history)
-        self.query_one("#mem-spark-title", Static).update(
-            Text(f"used memory across refreshes ({n} samples)" if n >= 2 else
-                 f"used memory across refreshes: {n} sample so far, the trend builds with each refresh"))
+        show_text(self.query_one("#mem-spark-title", Static),
+                  Text(f"used memory across refreshes ({n} samples)" if n >= 2 else
+                       f"used memory across refreshes: {n} sample so far, the trend builds with each refresh"))
 
     def _show_slowlog(self, data: Any) -> None:
         text = Text()
@@ -151,7 +153,7 @@ class DragonflyScreen(PaneScreen):
         mode = "values shown (credentials stay hidden), v hides them" if self.reveal_values else \
             "argument values redacted (command and key names shown), v shows them"
         text.append(mode, style="dim")
-        self.query_one("#slow-findings", Static).update(text)
+        show_text(self.query_one("#slow-findings", Static), text)
         self.query_one("#slowlog", FilterableTable).set_rows(
             SLOW_COLUMNS, [(f"{e.id}-{e.time}-{i}", slow_cells(e, self.reveal_values))
                            for i, e in enumerate(data.slowlog)])

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from screens.base import PaneScreen
 from tui.safe import safe, status_text
+from tui.widgets.chrome import show_text
 from tui.widgets.table import FilterableTable
 
 
@@ -87,7 +88,7 @@ class OverviewScreen(PaneScreen):
         box = self.query_one("#system-detail", Static)
         data = self.data if self.data is not None else self._partial
         if data is None or not 0 <= row < len(keys):
-            box.update("")
+            show_text(box, Text(""))
             return
         system = next((s for s in data.systems if s.system == keys[row]), None)
         if system is None:
@@ -98,4 +99,4 @@ class OverviewScreen(PaneScreen):
         if system.endpoint:
             text.append("\nendpoint: ", style="dim")
             text.append_text(safe(system.endpoint))
-        box.update(text)
+        show_text(box, text)

@@ -19,6 +19,7 @@ from screens.rustfs_render import (BUCKET_COLUMNS, POLICY_COLUMNS, USER_COLUMNS,
                                    matrix_detail, matrix_legend, matrix_rows, policy_detail, policy_rows, user_detail,
                                    user_rows)
 from tui.safe import clean, safe
+from tui.widgets.chrome import show_text
 from tui.widgets.table import FilterableTable
 
 TABS = {"buckets": "tab-buckets", "identity": "tab-identity", "matrix": "tab-matrix"}
@@ -113,21 +114,21 @@ class RustfsScreen(PaneScreen):
         elif self._matrix is not None:
             self._show_matrix(self._matrix)
         else:
-            self.query_one("#matrix-legend", Static).update(
-                Text("the matrix probes every application's keys against every bucket: open this tab (m) to run it",
-                     style="dim"))
+            show_text(self.query_one("#matrix-legend", Static),
+                      Text("the matrix probes every application's keys against every bucket: open this tab (m) to "
+                           "run it", style="dim"))
             if self._active_tab() == TABS["matrix"]:
                 self._start_matrix()
         if pending and not self._static():
             self._details_running = True
             self._details_worker(pending)
 
-    def _summary(self) -> Text:
+    def _summary(self, loaded: int) -> Text:
+        """The summary line; `loaded`: how many buckets have their counts."""
         data: RustfsData | None = self.data
         text = Text()
         if data is None:
             return text
-        loaded = sum(1 for r in self._bucket_names if self._row(r).loaded)
         text.append("RustFS ", style="bold")
         text.append(clean(data.endpoint))
         text.append(f"  ·  {len(self._bucket_names)} buckets ({loaded} with counts)")
@@ -153,7 +154,8 @@ class RustfsScreen(PaneScreen):
             self._render_timer.stop()
             self._render_timer = None
         self._rendered_at = time.monotonic()
-        rows = [self._row(r) for r in self._bucket_names]
+        details = self._details
+        rows = [cached[0] if (cached := details.get(r.name)) else r for r in self._bucket_names]  # self._row
         if len(self._bucket_cells) > 2 * len(rows) + 100:  # buckets that are gone
             self._bucket_cells.clear()
         ready, self._ready = self._ready, None
@@ -165,15 +167,15 @@ class RustfsScreen(PaneScreen):
                 self._prepare_buckets(rows)
         else:
             self.query_one("#buckets", FilterableTable).set_rows(BUCKET_COLUMNS, bucket_rows(rows, self._bucket_cells))
-        missing = sum(1 for r in rows if not r.loaded)
+        missing = len(rows) - sum(r.loaded for r in rows)
         if missing and self._details_running:
             note = f"loading counts of {missing} buckets in the background… (enter loads the selected one now)"
         elif missing:
             note = f"{missing} buckets without counts yet (enter loads the selected one)"
         else:
             note = "counts: paginated ListObjectsV2 with the admin keys (+ = more than counted)"
-        self.query_one("#buckets-note", Static).update(Text(note, style="dim"))
-        self.query_one("#s3-summary", Static).update(self._summary())
+        show_text(self.query_one("#buckets-note", Static), Text(note, style="dim"))
+        show_text(self.query_one("#s3-summary", Static), self._summary(len(rows) - missing))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rustfs-render",
           description="prepare the bucket rows")
@@ -276,7 +278,7 @@ class RustfsScreen(PaneScreen):
             detail.append("\nlimits of this source:\n", style="bold dim")
             for limit in ident.limits:
                 detail.append("· " + clean(limit) + "\n", style="dim")
-        self.query_one("#identity-detail", Static).update(detail)
+        show_text(self.query_one("#identity-detail", Static), detail)
 
     @on(FilterableTable.RowHighlighted, "#policies")
     def _policy_highlighted(self, event: FilterableTable.RowHighlighted) -> None:
@@ -337,9 +339,9 @@ class RustfsScreen(PaneScreen):
     def _show_matrix(self, matrix: Any) -> None:
         legend = self.query_one("#matrix-legend", Static)
         if matrix.error:
-            legend.update(safe("access matrix unavailable: " + matrix.error, "yellow"))
+            show_text(legend, safe("access matrix unavailable: " + matrix.error, "yellow"))
             return
-        legend.update(matrix_legend(matrix))
+        show_text(legend, matrix_legend(matrix))
         self._shown_matrix = matrix
         table = self.query_one("#matrix", FilterableTable)
         table.set_rows(matrix_columns(matrix), matrix_rows(matrix))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from checks.config import Config, ContextConfig
@@ -265,3 +267,47 @@ async def test_a_pane_starts_reading_as_its_screen_is_made_on_first_visit(monkey
         assert calls == ["dragonfly-first-fetch"]
         assert isinstance(screen.error, SourceError)
         assert "Cannot connect" in str(screen.query_one("#pane-error").content)
+
+
+async def test_show_text_lays_out_the_screen_only_when_a_height_can_change() -> None:
+    """`show_text` (what panes use on each refresh): Textual's Static.update lays out the whole screen each
+    time; show_text does nothing for the same text, and asks no layout for text of the same height or for a
+    widget in a tab not shown. A text that gets taller still gets its layout."""
+    from rich.text import Text
+    from textual.app import App
+    from textual.widgets import Static, TabbedContent, TabPane
+
+    from tui.widgets.chrome import show_text
+
+    class Probe(App[None]):
+        def compose(self) -> Any:
+            with TabbedContent(initial="shown"):
+                with TabPane("shown", id="shown"):
+                    yield Static(Text("one line"), id="a")
+                with TabPane("hidden", id="hidden"):
+                    yield Static(Text("in a hidden tab"), id="b")
+
+    app = Probe()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        a, b = app.query_one("#a", Static), app.query_one("#b", Static)
+        calls: list[tuple[str, bool]] = []
+        for widget in (a, b):
+            original = widget.update
+
+            def update(content: Any, *, layout: bool = True, _w: Static = widget, _o: Any = original) -> None:
+                calls.append((_w.id or "", layout))
+                _o(content, layout=layout)
+
+            widget.update = update  # type: ignore[method-assign]
+        show_text(a, Text("one line"))
+        assert calls == [], "the same text: nothing to do"
+        show_text(a, Text("one line", style="bold"))
+        show_text(a, Text("another line"))
+        show_text(b, Text("three\nlines\nnow"))
+        show_text(a, Text("two\nlines"))
+        show_text(a, Text("x" * 200))
+        assert calls == [("a", False), ("a", False), ("b", False), ("a", True), ("a", True)]
+        await pilot.pause()
+        assert a.size.height == 4, "the text that wraps got its layout (200 characters in 58 columns)"
+        assert str(a.content) == "x" * 200

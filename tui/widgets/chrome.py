@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -44,6 +45,29 @@ class Breadcrumbs(Static):
                 text.append(" › ", style="dim")
             text.append(clean(crumb), style="bold" if i == len(crumbs) - 1 else "")
         self.update(text)
+
+
+def show_text(widget: Static, content: Text) -> None:
+    """`widget.update(content)` without the needless work of a pane's refresh: nothing when the text and its
+    styles are the same, and no layout when the new text takes as many lines as the old and each fits the
+    widget's width, or when the widget is in a part not displayed (a tab not shown: showing it lays it out).
+    Textual's `Static.update` lays out the whole screen each time (at 140x45 with a 10,000-row table,
+    ~80 ms on the UI thread), even for a widget in a tab not shown."""
+    old = widget.content
+    if isinstance(old, Text) and old.style == content.style and old == content:
+        return
+    if not all(node.display for node in widget.ancestors_with_self):
+        widget.update(content, layout=False)
+        return
+    width = widget.content_region.width
+    same_height = isinstance(old, Text) and _height(old, width) == _height(content, width) is not None
+    widget.update(content, layout=not same_height)
+
+
+def _height(text: Text, width: int) -> int | None:
+    """Lines `text` takes in `width` cells when none wraps, else None."""
+    lines = text.plain.split("\n")
+    return len(lines) if all(cell_len(line) <= width for line in lines) else None
 
 
 class KeyBar(Footer):
