@@ -32,6 +32,8 @@ def _stamp(t: datetime | None) -> str:
 def _join(parts: Sequence[tuple[str, str]]) -> Cell:
     """Parts joined by spaces, each in its style: a stored cell (`cell`) when they share one style, which most
     cells of 2,000 roles do, else a Text."""
+    if not parts:
+        return ""
     if all(style == parts[0][1] for _, style in parts):
         return cell(" ".join(text for text, _ in parts), parts[0][1])
     out = Text()

@@ -154,8 +154,7 @@ class RustfsScreen(PaneScreen):
             self._render_timer.stop()
             self._render_timer = None
         self._rendered_at = time.monotonic()
-        details = self._details
-        rows = [cached[0] if (cached := details.get(r.name)) else r for r in self._bucket_names]  # self._row
+        rows = [self._row(r) for r in self._bucket_names]
         if len(self._bucket_cells) > 2 * len(rows) + 100:  # buckets that are gone
             self._bucket_cells.clear()
         ready, self._ready = self._ready, None

@@ -54,7 +54,7 @@ def show_text(widget: Static, content: Text) -> None:
     Textual's `Static.update` lays out the whole screen each time (at 140x45 with a 10,000-row table,
     ~80 ms on the UI thread), even for a widget in a tab not shown."""
     old = widget.content
-    if isinstance(old, Text) and old.style == content.style and old == content:
+    if isinstance(old, Text) and old == content and (old.style, old.justify) == (content.style, content.justify):
         return
     if not all(node.display for node in widget.ancestors_with_self):
         widget.update(content, layout=False)
