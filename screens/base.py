@@ -244,6 +244,7 @@ class PaneScreen(Screen):
         self.app.paint_header(self)  # type: ignore[attr-defined]
 
     def action_open_filter(self) -> None:
+        self._filter_table = self.target_table()  # the table in view now, not one filtered before `esc`
         self._open_bar("#filter-bar")
 
     def action_open_command(self) -> None:
@@ -260,17 +261,20 @@ class PaneScreen(Screen):
         return time.monotonic() - self._typed_at < TYPING_QUIET
 
     def _close_bars(self) -> bool:
+        table, self._filter_table = self._filter_table, None
         closed = False
         for bar in self.query(PromptBar):
             closed = bar.close() or closed
         if closed:
-            self._focus_table()
+            self._focus_table(table)
         return closed
 
-    def _focus_table(self) -> None:
-        tables = list(self.query(FilterableTable))
-        if tables:
-            tables[0].focus()
+    def _focus_table(self, table: FilterableTable | None = None) -> None:
+        """Focus `table` (the one just filtered), else the first table in view: focusing a table in a tab not
+        shown would switch to that tab."""
+        table = table or self.target_table()
+        if table is not None:
+            table.focus()
 
     def action_back(self) -> None:
         if self._close_bars():
@@ -287,7 +291,7 @@ class PaneScreen(Screen):
         focused = self.app.focused
         if isinstance(focused, FilterableTable):
             return focused
-        tables = [t for t in self.query(FilterableTable) if t.display]
+        tables = [t for t in self.query(FilterableTable) if all(n.display for n in t.ancestors_with_self)]
         return tables[0] if tables else None
 
     @on(Input.Changed, "#filter-bar")
@@ -304,8 +308,8 @@ class PaneScreen(Screen):
     @on(Input.Submitted, "#filter-bar")
     def _filter_done(self, event: Input.Submitted) -> None:
         self.query_one("#filter-bar", PromptBar).close()
-        self._filter_table = None
-        self._focus_table()
+        table, self._filter_table = self._filter_table, None
+        self._focus_table(table)
 
     @on(Input.Submitted, "#command-bar")
     def _command_done(self, event: Input.Submitted) -> None:

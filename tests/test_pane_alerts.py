@@ -220,6 +220,25 @@ async def test_rules_tab_filter_targets_the_rules_table() -> None:
         assert len(app.screen.query_one("#alerts-table").visible_keys()) > 3
 
 
+async def test_filter_after_esc_targets_the_table_in_view() -> None:
+    """`esc` on the rules tab's filter bar leaves the rules tab in view (it focused the alerts table, which
+    switched tabs), and the filter left on the rules (shown in their header) does not capture the next `/`:
+    after switching back to the alerts tab, the filter typed there filters the alerts."""
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_alerts(pilot)
+        await pilot.press("t", "slash", *"NO_SERIES", "escape")
+        await pilot.pause()
+        rules, alerts = app.screen.query_one("#rules-table"), app.screen.query_one("#alerts-table")
+        assert sorted(rules.visible_keys()) == ["r:0:0", "r:0:2", "r:0:3"]
+        assert app.screen.query_one("#alerts-tabs").active == "tab-rules" and app.focused is rules
+        await pilot.press("t", "slash", *"pod=ai-postgres", "enter")
+        await pilot.pause()
+        names = {app.screen._alerts[k].name for k in alerts.visible_keys() if k in app.screen._alerts}
+        assert names == {"LongRunningTransaction"}
+        assert sorted(rules.visible_keys()) == ["r:0:0", "r:0:2", "r:0:3"], "the rules keep their own filter"
+
+
 # -- hostile server text ----------------------------------------------------------------------------
 
 HOSTILE = "[bold]x[/bold] [@click=app.quit]boom[/]"
