@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from tui import gcpolicy
 from tui.safe import safe
-from tui.widgets.chrome import Breadcrumbs, DeckHeader, KeyBar, PromptBar
+from tui.widgets.chrome import Breadcrumbs, DeckHeader, KeyBar, PromptBar, in_view
 from tui.widgets.table import FilterableTable
 
 FIRST_PAINT_WAIT = 2.0
@@ -210,8 +210,7 @@ class PaneScreen(Screen):
         self.query_one("#pane-body").loading = False
         self._loaded_once = True
         if state == WorkerState.SUCCESS:
-            if self.query_one("#pane-error").display:  # setting it, even unchanged, lays out the screen
-                self.query_one("#pane-error").display = False
+            self.query_one("#pane-error").display = False
             self.data, self.error = event.worker.result.take(), None
             self.show_data(self.data)
             gcpolicy.freeze_once(self.PANE)  # its client library is loaded now: never scan it again
@@ -291,7 +290,7 @@ class PaneScreen(Screen):
         focused = self.app.focused
         if isinstance(focused, FilterableTable):
             return focused
-        tables = [t for t in self.query(FilterableTable) if all(n.display for n in t.ancestors_with_self)]
+        tables = [t for t in self.query(FilterableTable) if in_view(t)]
         return tables[0] if tables else None
 
     @on(Input.Changed, "#filter-bar")

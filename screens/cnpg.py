@@ -16,7 +16,7 @@ from screens import cnpg_render as render
 from screens.base import PaneScreen
 from screens.prepared import Prepared
 from tui.safe import clean
-from tui.widgets.chrome import show_text
+from tui.widgets.chrome import set_display, show_text
 from tui.widgets.reveal import SecretReveal
 from tui.widgets.table import FilterableTable
 
@@ -87,8 +87,8 @@ class CnpgScreen(PaneScreen):
             role_rows, other_rows = tables[c.ref]
             roles.set_rows(render.ROLE_COLUMNS, role_rows)
             others.set_rows(render.OTHER_COLUMNS, other_rows)
-            if others.display != bool(c.others):  # setting it, even unchanged, lays out the screen
-                others_title.display = others.display = bool(c.others)
+            set_display(others_title, bool(c.others))
+            set_display(others, bool(c.others))
         if self.detail_key is not None:
             self._fill_detail(self.detail_key)
         elif not isinstance(self.focused, (FilterableTable, Input)) and self._sections:  # not the `/` bar's focus

@@ -15,7 +15,7 @@ from screens.prepared import Prepared
 from screens.dragonfly_detail import (SLOW_COLUMNS, USER_COLUMNS, UserDetail, memory_gauge, memory_numbers,
                                      slow_cells, user_cells)
 from tui.safe import clean, status_text
-from tui.widgets.chrome import show_text
+from tui.widgets.chrome import set_display, show_text
 from tui.widgets.table import FilterableTable
 from tui.widgets.table_rows import StoredRow, cell
 
@@ -136,8 +136,7 @@ class DragonflyScreen(PaneScreen):
         show_text(self.query_one("#mem-numbers", Static), memory_numbers(mem))
         spark = self.query_one("#mem-spark", Sparkline)
         spark.data = list(self.memory_history)
-        if spark.display != (len(self.memory_history) >= 2):  # setting it, even unchanged, lays out the screen
-            spark.display = len(self.memory_history) >= 2
+        set_display(spark, len(self.memory_history) >= 2)
         n = len(self.memory_history)
         show_text(self.query_one("#mem-spark-title", Static),
                   Text(f"used memory across refreshes ({n} samples)" if n >= 2 else

@@ -272,12 +272,13 @@ async def test_a_pane_starts_reading_as_its_screen_is_made_on_first_visit(monkey
 async def test_show_text_lays_out_the_screen_only_when_a_height_can_change() -> None:
     """`show_text` (what panes use on each refresh): Textual's Static.update lays out the whole screen each
     time; show_text does nothing for the same text, and asks no layout for text of the same height or for a
-    widget in a tab not shown. A text that gets taller still gets its layout."""
+    widget in a tab not shown. A text that gets taller still gets its layout. `set_display` likewise, for
+    `display = True` on a widget already displayed."""
     from rich.text import Text
     from textual.app import App
     from textual.widgets import Static, TabbedContent, TabPane
 
-    from tui.widgets.chrome import show_text
+    from tui.widgets.chrome import in_view, set_display, show_text
 
     class Probe(App[None]):
         def compose(self) -> Any:
@@ -311,3 +312,18 @@ async def test_show_text_lays_out_the_screen_only_when_a_height_can_change() -> 
         await pilot.pause()
         assert a.size.height == 4, "the text that wraps got its layout (200 characters in 58 columns)"
         assert str(a.content) == "x" * 200
+
+        layouts: list[bool] = []
+        original_refresh = a.refresh
+
+        def refresh(*regions: Any, layout: bool = False, **kwargs: Any) -> Any:
+            layouts.append(layout)
+            return original_refresh(*regions, layout=layout, **kwargs)
+
+        a.refresh = refresh  # type: ignore[method-assign]
+        set_display(a, True)
+        assert layouts == [], "already displayed: Textual would lay out the screen for `display = True`"
+        set_display(a, False)
+        set_display(a, True)
+        assert layouts.count(True) == 2 and a.display
+        assert in_view(a) and not in_view(b), "b is in the tab not shown"

@@ -8,6 +8,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 from textual.widgets._footer import FooterKey
 
@@ -56,12 +57,24 @@ def show_text(widget: Static, content: Text) -> None:
     old = widget.content
     if isinstance(old, Text) and old == content and (old.style, old.justify) == (content.style, content.justify):
         return
-    if not all(node.display for node in widget.ancestors_with_self):
+    if not in_view(widget):
         widget.update(content, layout=False)
         return
     width = widget.content_region.width
     same_height = isinstance(old, Text) and _height(old, width) == _height(content, width) is not None
     widget.update(content, layout=not same_height)
+
+
+def in_view(widget: Widget) -> bool:
+    """Whether `widget` is displayed: neither it nor a container of it (a tab not shown) has `display: none`."""
+    return all(node.display for node in widget.ancestors_with_self)
+
+
+def set_display(widget: Widget, shown: bool) -> None:
+    """`widget.display = shown`, without the layout of the whole screen that Textual makes when `display` is set
+    to True on a widget already displayed."""
+    if widget.display != shown:
+        widget.display = shown
 
 
 def _height(text: Text, width: int) -> int | None:
