@@ -306,9 +306,7 @@ class PaneScreen(Screen):
 
     @on(Input.Submitted, "#filter-bar")
     def _filter_done(self, event: Input.Submitted) -> None:
-        self.query_one("#filter-bar", PromptBar).close()
-        table, self._filter_table = self._filter_table, None
-        self._focus_table(table)
+        self._close_bars()  # the filter stays on; the table filtered gets the focus back
 
     @on(Input.Submitted, "#command-bar")
     def _command_done(self, event: Input.Submitted) -> None:
