@@ -131,15 +131,15 @@ class IamApiAdapter:
 
     def _inline_names(self, kind: str, name: str) -> list[str]:
         """The names of a user's or group's inline policies (ListUserPolicies / ListGroupPolicies)."""
-        key = {"user": "UserName", "group": "GroupName"}[kind]
-        return sorted(str(n) for n in self._pages(f"list_{kind}_policies", "PolicyNames", **{key: name}))
+        return sorted(str(n) for n in self._pages(f"list_{kind}_policies", "PolicyNames", **{_OWNER[kind]: name}))
 
     def inline_policies(self, kind: str, name: str) -> tuple[RustfsPolicy, ...]:
         """A user's or group's inline policies with their documents, named by `inline_name`."""
-        key = {"user": "UserName", "group": "GroupName"}[kind]
-        return tuple(RustfsPolicy(inline_name(name, n), _doc(self._call(f"get_{kind}_policy", **{key: name},
-                                                                        PolicyName=n).get("PolicyDocument")))
-                     for n in self._inline_names(kind, name))
+        def one(policy: str) -> RustfsPolicy:
+            got = self._call(f"get_{kind}_policy", **{_OWNER[kind]: name}, PolicyName=policy)
+            return RustfsPolicy(inline_name(name, policy), _doc(got.get("PolicyDocument")))
+
+        return tuple(one(n) for n in self._inline_names(kind, name))
 
     def list_users(self) -> tuple[RustfsUser, ...]:
         names = sorted(u["UserName"] for u in self._pages("list_users", "Users"))
@@ -164,6 +164,10 @@ class IamApiAdapter:
         with Tasks(max_workers=8) as pool:  # one request per policy: concurrently
             out = list(pool.map(one, listed))
         return tuple(sorted(out, key=lambda p: p.name))
+
+
+_OWNER = {"user": "UserName", "group": "GroupName"}
+"""The IAM parameter naming the owner of an inline policy, by kind of owner."""
 
 
 def inline_name(owner: str, policy: str) -> str:
