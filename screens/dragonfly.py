@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Input, Sparkline, Static, TabbedContent, TabPane
 
 from screens.base import PaneScreen
@@ -22,6 +23,27 @@ from tui.widgets.table_rows import StoredRow, cell
 TABS = {"users": "tab-users", "memory": "tab-memory", "slowlog": "tab-slowlog", "config": "tab-config"}
 HISTORY = 120
 """Used-memory samples kept for the sparkline (one per refresh)."""
+
+
+def _tab_body(tab: str) -> list[Widget]:
+    """The widgets of a tab other than Users, made the first time the tab is shown (`_open_tab`)."""
+    if tab == TABS["memory"]:
+        return [Static("", id="mem-gauge"), Static("", id="mem-numbers"),
+                Static("used memory across refreshes", id="mem-spark-title", classes="section-title"),
+                Sparkline([], id="mem-spark")]
+    if tab == TABS["slowlog"]:
+        return [Static("", id="slow-findings"), FilterableTable(id="slowlog")]
+    if tab == TABS["config"]:
+        return [FilterableTable(id="config"), Static("", id="drift-title", classes="section-title"),
+                FilterableTable(id="drift")]
+    return []
+
+
+def _drift_rows(data: Any) -> Any:
+    """The drift table's rows, prepared (any thread): one per user that differs from the ACL source (10,000 at
+    scale when none of them is in the file)."""
+    return FilterableTable.prepare((f"{i}", StoredRow((cell(u, "bold"), cell(k, "yellow"), cell(d, limit=300))))
+                                   for i, (u, k, d) in enumerate(data.drift))
 
 
 class DragonflyScreen(PaneScreen):
@@ -48,6 +70,9 @@ class DragonflyScreen(PaneScreen):
         self._pending_user: str | None = None
         self._focused_once = False
         self._prepared = Prepared()
+        self._opened = {TABS["users"]}
+        """The tabs whose widgets are made: Users at once, each other one when first shown (at scale, making and
+        styling them, and the drift table's 10,000 rows, would delay the users the pane opens on)."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="df-summary")
@@ -55,18 +80,9 @@ class DragonflyScreen(PaneScreen):
             with TabPane("Users", id="tab-users"):
                 yield FilterableTable(id="users")
                 yield UserDetail(id="user-detail")
-            with TabPane("Memory", id="tab-memory"):
-                yield Static("", id="mem-gauge")
-                yield Static("", id="mem-numbers")
-                yield Static("used memory across refreshes", id="mem-spark-title", classes="section-title")
-                yield Sparkline([], id="mem-spark")
-            with TabPane("Slowlog", id="tab-slowlog"):
-                yield Static("", id="slow-findings")
-                yield FilterableTable(id="slowlog")
-            with TabPane("Config & drift", id="tab-config"):
-                yield FilterableTable(id="config")
-                yield Static("", id="drift-title", classes="section-title")
-                yield FilterableTable(id="drift")
+            yield TabPane("Memory", id=TABS["memory"])
+            yield TabPane("Slowlog", id=TABS["slowlog"])
+            yield TabPane("Config & drift", id=TABS["config"])
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -78,30 +94,27 @@ class DragonflyScreen(PaneScreen):
 
         data = collect_view(self.app.conns)  # type: ignore[attr-defined]
         # the cells are built here, not on the UI thread; unchanged user rows are the previous refresh's objects
-        return self._prepared.put(data, self._tables(data, self._prepared.tables()))
+        drift = TABS["config"] in self._opened  # the drift table only once its tab was shown
+        return self._prepared.put(data, self._tables(data, self._prepared.tables(), drift))
 
     @staticmethod
-    def _tables(data: Any, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The users, config and drift tables' rows, prepared (any thread); `previous`: the last prepared
-        tables, whose unchanged rows are reused."""
+    def _tables(data: Any, previous: dict[str, Any] | None = None, drift: bool = True) -> dict[str, Any]:
+        """The users, config and (with `drift`) drift tables' rows, prepared (any thread); `previous`: the last
+        prepared tables, whose unchanged rows are reused."""
         prepare = FilterableTable.prepare
-        return {"users": prepare(((u.name, user_cells(u)) for u in data.users),
-                                 previous["users"] if previous is not None else None),
-                "config": prepare(((k, StoredRow((cell(k, "bold"), cell(v)))) for k, v in data.config)),
-                "drift": prepare((f"{i}", StoredRow((cell(u, "bold"), cell(k, "yellow"), cell(d, limit=300))))
-                                 for i, (u, k, d) in enumerate(data.drift))}
+        tables = {"users": prepare(((u.name, user_cells(u)) for u in data.users),
+                                   previous["users"] if previous is not None else None),
+                  "config": prepare(((k, StoredRow((cell(k, "bold"), cell(v)))) for k, v in data.config))}
+        if drift:
+            tables["drift"] = _drift_rows(data)
+        return tables
 
     def show_data(self, data: Any) -> None:
-        tables = self._prepared.get(data, self._tables)
+        tables = self._prepared.get(data, lambda d: self._tables(d, drift=TABS["config"] in self._opened))
         show_text(self.query_one("#df-summary", Static), self._summary(data))
         self.query_one("#users", FilterableTable).set_rows(USER_COLUMNS, tables["users"])
-        self._show_memory(data.memory)
-        self._show_slowlog(data)
-        self.query_one("#config", FilterableTable).set_rows(("setting", "value"), tables["config"])
-        show_text(self.query_one("#drift-title", Static),
-                  Text(f"ACL source vs live: {clean(data.acl_source)} — "
-                       + (f"{len(data.drift)} difference(s)" if data.drift else "no drift")))
-        self.query_one("#drift", FilterableTable).set_rows(("user", "drift", "detail"), tables["drift"])
+        self._remember_memory(data.memory)
+        self._show_tabs(data, tables)
         if self.detail_user is not None:
             self._fill_detail(self.detail_user)
         elif not self._focused_once:
@@ -129,9 +142,43 @@ class DragonflyScreen(PaneScreen):
             text.append("\n" + clean(problem), style="dim")
         return text
 
-    def _show_memory(self, mem: Any) -> None:
+    def _show_tabs(self, data: Any, tables: dict[str, Any] | None = None) -> None:
+        """Fill the tabs other than Users whose widgets are made (`tables`: the rows prepared with `data`)."""
+        if TABS["memory"] in self._opened:
+            self._show_memory(data.memory)
+        if TABS["slowlog"] in self._opened:
+            self._show_slowlog(data)
+        if TABS["config"] in self._opened:
+            tables = tables or {}
+            config = tables.get("config") or self._tables(data, drift=False)["config"]
+            self.query_one("#config", FilterableTable).set_rows(("setting", "value"), config)
+            show_text(self.query_one("#drift-title", Static),
+                      Text(f"ACL source vs live: {clean(data.acl_source)} — "
+                           + (f"{len(data.drift)} difference(s)" if data.drift else "no drift")))
+            drift = tables.get("drift")  # not prepared when the tab was first shown after the fetch began
+            self.query_one("#drift", FilterableTable).set_rows(("user", "drift", "detail"),
+                                                               drift if drift is not None else _drift_rows(data))
+
+    def _open_tab(self, tab: str) -> None:
+        """Make a tab's widgets the first time it is shown, filled with the data shown now."""
+        if tab in self._opened or tab not in TABS.values():
+            return
+        self._opened.add(tab)
+        self.query_one(f"#{tab}", TabPane).mount_all(_tab_body(tab))
+        if self.data is not None:
+            self._show_tabs(self.data)
+
+    @on(TabbedContent.TabActivated, "#df-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:  # a click on the tab, or the keys below
+            self._open_tab(event.pane.id)
+
+    def _remember_memory(self, mem: Any) -> None:
+        """Add this refresh's used memory to the sparkline's history (kept whether its tab was shown or not)."""
         if mem is not None and mem.used is not None:
             self.memory_history = (self.memory_history + [float(mem.used)])[-HISTORY:]
+
+    def _show_memory(self, mem: Any) -> None:
         show_text(self.query_one("#mem-gauge", Static), memory_gauge(mem))
         show_text(self.query_one("#mem-numbers", Static), memory_numbers(mem))
         spark = self.query_one("#mem-spark", Sparkline)
@@ -215,14 +262,16 @@ class DragonflyScreen(PaneScreen):
 
     # -- actions and links ----------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
-        self.query_one("#df-tabs", TabbedContent).active = TABS.get(tab, TABS["users"])
+        pane = TABS.get(tab, TABS["users"])
+        self.query_one("#df-tabs", TabbedContent).active = pane
+        self._open_tab(pane)  # now, not at the TabActivated message: its table gets the focus below
         target = {"users": "#users", "slowlog": "#slowlog", "config": "#config"}.get(tab)
         if target and not (tab == "users" and self.detail_user):
             self.query_one(target, FilterableTable).focus()
 
     def action_toggle_values(self) -> None:
         self.reveal_values = not self.reveal_values
-        if self.data is not None:
+        if self.data is not None and TABS["slowlog"] in self._opened:
             self._show_slowlog(self.data)
 
     def focus_on(self, subject: str = "", tab: str = "", user: str = "", **_: Any) -> None:

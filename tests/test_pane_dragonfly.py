@@ -289,3 +289,39 @@ def test_system_findings_for_check(lab: dict[str, Any], clean_lab: dict[str, Any
     clean = {f.subject: f for f in system_findings(lab_connections(clean_lab))}
     assert clean["acl"].status == "pass" and clean["slowlog"].status == "pass"
     assert clean["memory"].status == "pass"
+
+
+async def test_lab_other_tabs_are_made_when_first_shown(lab: dict[str, Any]) -> None:
+    """Only the Users tab is made with the pane: each other tab's widgets are made the first time it is shown
+    (keys or a click), filled with the data on screen; the drift table's rows are prepared by the fetch only once
+    its tab was shown. The memory history grows on every refresh, its tab shown or not."""
+    app = _lab_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        for widget in ("#mem-gauge", "#mem-spark", "#slowlog", "#config", "#drift"):
+            assert not screen.query(widget), f"{widget} made before its tab was shown"
+        assert "drift" not in screen._prepared.tables()
+        await pilot.press("r")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(screen.memory_history) == 2 and not screen.query("#mem-spark")
+        await pilot.click("#--content-tab-tab-config")  # the tab's label, with the mouse
+        await pilot.pause()
+        drift = screen.query_one("#drift", FilterableTable)
+        assert screen.query_one("#df-tabs").active == "tab-config"
+        assert any(drift.get_row(k)[0].plain == "appcache" for k in drift.visible_keys()), "filled at once"
+        assert screen.query_one("#config", FilterableTable).row_count
+        assert not screen.query("#slowlog"), "only the tab shown is made"
+        await pilot.press("r")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        prepared = screen._prepared.tables()
+        assert drift._prepared is prepared["drift"], "the fetch prepared the drift rows once the tab was shown"
+        await pilot.press("m")
+        await pilot.pause()
+        assert "(3 samples)" in screen.query_one("#mem-spark-title").content.plain
+        assert screen.query_one("#mem-spark").display
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.query_one("#slowlog", FilterableTable).has_focus
+        assert_no_secret(app.export_screenshot(), lab["_secrets"])
