@@ -98,10 +98,14 @@ def main_table(screen: Any) -> Any:
 
 
 def shown(screen: Any) -> bool:
+    """The pane's data is shown. Polled every millisecond on the app's own event loop: the tables are looked up
+    (a walk of the screen's DOM, ~0.3 ms at scale) only once the data is in, not on every poll before."""
     if screen.error is not None:
         return True
+    if screen.data is None:
+        return False
     table = main_table(screen)
-    return screen.data is not None and table is not None and table.row_count > 0
+    return table is not None and table.row_count > 0
 
 
 FRAMES: list[float] = []
