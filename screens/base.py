@@ -59,8 +59,10 @@ class PaneScreen(Screen):
 
     BINDINGS = [
         Binding("r", "reload", "Refresh", id="pane.refresh"),
-        Binding("slash", "open_filter", "Filter", key_display="/", id="pane.filter"),
-        Binding("colon", "open_command", "Command", key_display=":", id="pane.command"),
+        # priority: acted on as the app reads the key, before the keys after it are handed to the focused
+        # widget (`/watch` pasted in a terminal is one burst: the bar must have the focus for the `w`)
+        Binding("slash", "open_filter", "Filter", key_display="/", id="pane.filter", priority=True),
+        Binding("colon", "open_command", "Command", key_display=":", id="pane.command", priority=True),
         Binding("p", "toggle_pause", "Pause", id="pane.pause"),
         Binding("escape", "back", "Back", id="pane.back"),
     ]
@@ -226,6 +228,13 @@ class PaneScreen(Screen):
             self._timer = self.set_timer(interval, self.reload)
 
     # -- actions --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` and `:` (priority keys) are text, not bars, while a text box has the focus (a regex, a URL in an
+        error, a DRYRUN command); shown dimmed then."""
+        if action in ("open_filter", "open_command") and isinstance(self.app.focused, Input):
+            return None
+        return True
+
     def action_reload(self) -> None:
         forget = getattr(getattr(self.app, "conns", None), "forget_cached", None)
         if forget is not None:  # `r` reads the cluster again, not the kube lists another pane just read

@@ -178,7 +178,7 @@ class CnpgScreen(PaneScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reveal_secret":
             return self.detail_key is not None  # only in a role's detail (and only there in the key bar)
-        return True
+        return super().check_action(action, parameters)
 
     def action_reveal_secret(self) -> None:
         """Show the open role's password for `reveal_seconds`, read from its Secret now; never stored."""

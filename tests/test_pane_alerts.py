@@ -239,6 +239,22 @@ async def test_filter_after_esc_targets_the_table_in_view() -> None:
         assert sorted(rules.visible_keys()) == ["r:0:0", "r:0:2", "r:0:3"], "the rules keep their own filter"
 
 
+async def test_keys_sent_in_one_burst_with_slash_reach_the_filter_bar() -> None:
+    """`/watch` pasted in a terminal arrives as one burst of key events: the bar takes the focus at once, so
+    the keys after `/` are text in the bar, not the pane's shortcuts (`t` would switch to the rules tab)."""
+    from textual import events
+
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_alerts(pilot)
+        for name, char in (("slash", "/"), ("w", "w"), ("a", "a"), ("t", "t")):
+            app.post_message(events.Key(name, char))  # all queued before any is handled, as a terminal read
+        await pilot.pause()
+        bar = app.screen.query_one("#filter-bar")
+        assert bar.value == "wat" and app.focused is bar
+        assert app.screen.query_one("#alerts-tabs").active == "tab-alerts"
+
+
 # -- hostile server text ----------------------------------------------------------------------------
 
 HOSTILE = "[bold]x[/bold] [@click=app.quit]boom[/]"

@@ -137,7 +137,9 @@ class PromptBar(Input):
     def open(self) -> None:
         self.can_focus = True
         self.add_class("-open")
-        self.focus()
+        # focused now, not on the loop's next turn as `focus()` does: the `/` that opens it is a priority key,
+        # acted on before the app hands the keys read with it (a paste) to the focused widget
+        self.screen.set_focus(self)
 
     def close(self) -> bool:
         """Close the bar; True when it was open."""
