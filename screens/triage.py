@@ -35,6 +35,18 @@ class TriageScreen(PaneScreen):
         super().__init__()
         self.result: FlowResult | None = None
         self._steps: list[Step] = []
+        self._last_run: tuple[str, str, str] | None = None
+        """(error, app, identity) as the last run had them: a field still holding its value belongs to that run's
+        question, and is cleared when the user starts another one in another field (`_error_changed`)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`p` (pause) has nothing to pause here (no auto-refresh) and `c` nothing to copy before a flow ran:
+        both are off, so that these letters typed on the consumers table start the error text instead."""
+        if action == "toggle_pause":
+            return False
+        if action == "copy_fix":
+            return bool(self._steps)
+        return super().check_action(action, parameters)
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="triage-form"):
@@ -83,8 +95,45 @@ class TriageScreen(PaneScreen):
     @on(FilterableTable.RowSelected, "#targets")
     def _target_chosen(self, event: FilterableTable.RowSelected) -> None:
         app = str(event.row_key.value)
+        box = self.query_one("#error-text", Input)
+        if self._last_run is not None and box.value.strip() and box.value.strip() == self._last_run[0]:
+            box.value = ""  # the last run's error, not one given for this consumer: its flows, not that error's
         self.query_one("#app-input", Input).value = app
         self.action_run_flow()
+
+    @on(Input.Changed, "#error-text")
+    def _error_changed(self, event: Input.Changed) -> None:
+        """Another error is another question: the app and identity the last run had (e.g. the consumer picked
+        before) are cleared, else the flow would judge that app's workload against the new error's user."""
+        last = self._last_run
+        if last is None or event.value.strip() in ("", last[0]):
+            return
+        cleared = []
+        for selector, value, name in (("#app-input", last[1], "app"), ("#ident-input", last[2], "identity")):
+            field = self.query_one(selector, Input)
+            if value and field.value.strip() == value:
+                field.value = ""
+                cleared.append(f"{name} {value}")
+        if cleared:
+            self._last_run = (last[0], "", "")
+            self.notify(f"cleared the last run's {' and '.join(cleared)}: the error names its own", timeout=4)
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter typed on the consumers table (it has the focus on arrival) that no key binding takes starts
+        the error text, as a paste does (`on_paste`): the table would drop it."""
+        targets = self.query_one("#targets", FilterableTable)
+        if (self.app.focused is not targets or not event.is_printable or event.character is None
+                or event.key in self.active_bindings):
+            return
+        event.stop()
+        event.prevent_default()
+        box = self.query_one("#error-text", Input)
+        # focused now (the next keys go to it), without the select-all of its text a focus makes: the next letter
+        # would replace this one; on again once its Focus event is handled (call_later runs after it)
+        box.select_on_focus = False
+        self.set_focus(box)
+        box.call_later(setattr, box, "select_on_focus", True)
+        box.insert_text_at_cursor(event.character)
 
     @on(Button.Pressed, "#run")
     def _run_pressed(self) -> None:
@@ -121,10 +170,12 @@ class TriageScreen(PaneScreen):
         else:
             flows = [str(flow)]
         self._steps = []
+        self._last_run = (error or "", app or "", ident or "")
         steps = self.query_one("#steps", DataTable)
         steps.clear()
         self.query_one("#step-detail", Static).update("")
         self.query_one("#flow-title", Static).update(Text("running…", style="bold"))
+        self.refresh_bindings()  # `c` stays off until a step arrives
         self._run_worker(flows, error, app, ident)
 
     def _flows_for_app(self, app: str) -> list[str | None]:
@@ -165,6 +216,8 @@ class TriageScreen(PaneScreen):
 
     def _add_step(self, step: Step) -> None:
         self._steps.append(step)
+        if len(self._steps) == 1:
+            self.refresh_bindings()  # `c` (copy the fix) is on from the first step
         table = self.query_one("#steps", DataTable)
         table.add_row(safe(step.id, "bold"), status_text(step.status), safe(step.title),
                       safe(step.code or ""), key=f"{len(self._steps)}")

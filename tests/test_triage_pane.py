@@ -79,6 +79,63 @@ async def test_error_pasted_on_arrival_lands_in_the_error_box(lab):
         assert screen.result is not None and screen.result.flow == "dragonfly"
 
 
+async def test_letters_typed_on_arrival_start_the_error_text(lab):
+    """Typed (not pasted) on arrival, an error's letters go to the error box, not to key bindings: `p` pauses
+    nothing here and `c` has nothing to copy yet, so "password…" is text; the pane's other keys still work."""
+    async with _triage(lab) as (app, pilot, screen):
+        assert app.focused is screen.query_one("#targets")
+        await pilot.press(*"password")
+        await pilot.pause()
+        box = screen.query_one("#error-text")
+        assert box.value == "password" and app.focused is box and not screen.paused
+        box.value = ""
+        screen.query_one("#targets").focus()
+        await pilot.pause()
+        await pilot.press(*"connection")
+        await pilot.pause()
+        assert box.value == "connection", "c copies a fix only once a flow ran"
+        screen.query_one("#targets").focus()
+        await pilot.pause()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.focused is screen.query_one("#filter-bar"), "a key bound on the pane keeps its binding"
+
+
+async def test_another_error_after_a_consumer_run_drops_that_consumer(lab):
+    """A consumer picked, its flows run; then an error pasted for another user: the app field held the last
+    run's consumer and is cleared, so that the flow does not judge that workload against the error's role.
+    Picking a consumer after an error's run drops the error in turn (its flows, not that error's)."""
+    from textual import events
+
+    async with _triage(lab) as (app, pilot, screen):
+        targets = screen.query_one("#targets")
+        targets.move_cursor(row=targets.visible_keys().index("ai-system/langfuse"))
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.query_one("#app-input").value == "ai-system/langfuse"
+        targets.focus()
+        await pilot.pause()
+        targets.post_message(events.Paste('FATAL:  password authentication failed for user "obot"'))
+        await pilot.pause()
+        assert screen.query_one("#app-input").value == "", "the last run's consumer is not this error's app"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        result = screen.result
+        assert result is not None and result.flow == "cnpg" and result.subject.get("role") == "obot"
+        assert "langfuse" not in str(result.subject)
+        assert not any(s.code == "CNPG_APP_USES_OTHER_SECRET" for s in result.steps)
+        targets.move_cursor(row=targets.visible_keys().index("ai-system/litellm"))
+        targets.focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.query_one("#error-text").value == ""
+        assert "DF_PASSWORD_MISMATCH" in str(screen.query_one("#flow-title").render()), "litellm's own flows ran"
+
+
 def _finished_flow() -> FlowResult:
     steps = (
         Step("D1", "server reachable", "pass"),
