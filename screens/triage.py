@@ -119,15 +119,16 @@ class TriageScreen(PaneScreen):
             self.notify(f"cleared the last run's {' and '.join(cleared)}: the error names its own", timeout=4)
 
     def on_key(self, event: events.Key) -> None:
-        """A letter typed on the consumers table (it has the focus on arrival) that no key binding takes starts
-        the error text, as a paste does (`on_paste`): the table would drop it."""
-        targets = self.query_one("#targets", FilterableTable)
-        if (self.app.focused is not targets or not event.is_printable or event.character is None
+        """A letter typed outside the text boxes (the consumers table has the focus on arrival) that no key
+        binding takes goes to the error text, as a paste does (`on_paste`): the tables would drop it."""
+        if (isinstance(self.app.focused, (Input, Select)) or not event.is_printable or event.character is None
                 or event.key in self.active_bindings):
             return
         event.stop()
         event.prevent_default()
         box = self.query_one("#error-text", Input)
+        if self._last_run is not None and box.value.strip() and box.value.strip() == self._last_run[0]:
+            box.value = ""  # the error the last run had: typing starts another (as the box's select-all would)
         # focused now (the next keys go to it), without the select-all of its text a focus makes: the next letter
         # would replace this one; on again once its Focus event is handled (call_later runs after it)
         box.select_on_focus = False

@@ -99,6 +99,12 @@ async def test_letters_typed_on_arrival_start_the_error_text(lab):
         await pilot.press("slash")
         await pilot.pause()
         assert app.focused is screen.query_one("#filter-bar"), "a key bound on the pane keeps its binding"
+        await pilot.press("escape")
+        screen.query_one("#steps").focus()
+        await pilot.pause()
+        await pilot.press(*"WRONGPASS")
+        await pilot.pause()
+        assert box.value == "connectionWRONGPASS", "typed on the steps table too"
 
 
 async def test_another_error_after_a_consumer_run_drops_that_consumer(lab):
@@ -134,6 +140,15 @@ async def test_another_error_after_a_consumer_run_drops_that_consumer(lab):
         await pilot.pause()
         assert screen.query_one("#error-text").value == ""
         assert "DF_PASSWORD_MISMATCH" in str(screen.query_one("#flow-title").render()), "litellm's own flows ran"
+        box = screen.query_one("#error-text")
+        box.value = 'FATAL:  password authentication failed for user "obot"'
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        targets.focus()
+        await pilot.pause()
+        await pilot.press(*"NOAUTH")
+        await pilot.pause()
+        assert box.value == "NOAUTH", "letters typed after a run start another error, not appended to that one"
 
 
 def _finished_flow() -> FlowResult:
