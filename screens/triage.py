@@ -95,11 +95,15 @@ class TriageScreen(PaneScreen):
     @on(FilterableTable.RowSelected, "#targets")
     def _target_chosen(self, event: FilterableTable.RowSelected) -> None:
         app = str(event.row_key.value)
-        box = self.query_one("#error-text", Input)
-        if self._last_run is not None and box.value.strip() and box.value.strip() == self._last_run[0]:
-            box.value = ""  # the last run's error, not one given for this consumer: its flows, not that error's
+        if self._holds_last_error():  # not an error given for this consumer: its flows, not that error's
+            self.query_one("#error-text", Input).value = ""
         self.query_one("#app-input", Input).value = app
         self.action_run_flow()
+
+    def _holds_last_error(self) -> bool:
+        """The error box still holds the error the last run had."""
+        value = self.query_one("#error-text", Input).value.strip()
+        return bool(value) and self._last_run is not None and value == self._last_run[0]
 
     @on(Input.Changed, "#error-text")
     def _error_changed(self, event: Input.Changed) -> None:
@@ -127,8 +131,8 @@ class TriageScreen(PaneScreen):
         event.stop()
         event.prevent_default()
         box = self.query_one("#error-text", Input)
-        if self._last_run is not None and box.value.strip() and box.value.strip() == self._last_run[0]:
-            box.value = ""  # the error the last run had: typing starts another (as the box's select-all would)
+        if self._holds_last_error():  # typing starts another error (as the box's select-all would)
+            box.value = ""
         # focused now (the next keys go to it), without the select-all of its text a focus makes: the next letter
         # would replace this one; on again once its Focus event is handled (call_later runs after it)
         box.select_on_focus = False
