@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import Input, Sparkline, Static, TabbedContent, TabPane, Tabs
 
 from screens.base import PaneScreen
 from screens.prepared import Prepared
@@ -266,7 +266,10 @@ class DragonflyScreen(PaneScreen):
         self.query_one("#df-tabs", TabbedContent).active = pane
         self._open_tab(pane)  # now, not at the TabActivated message: its table gets the focus below
         target = {"users": "#users", "slowlog": "#slowlog", "config": "#config"}.get(tab)
-        if target and not (tab == "users" and self.detail_user):
+        if target is None:  # Memory has nothing to focus: the tab strip; a table left focused in the tab just
+            # hidden would hand the focus to its neighbour there, and that switched back to its tab
+            self.set_focus(self.query_one("#df-tabs", TabbedContent).query_one(Tabs))
+        elif not (tab == "users" and self.detail_user):
             self.query_one(target, FilterableTable).focus()
 
     def action_toggle_values(self) -> None:

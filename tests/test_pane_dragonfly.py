@@ -183,6 +183,21 @@ async def test_a_worker_description_never_quotes_its_arguments() -> None:
         assert "marker-value-4f1c" not in repr(worker) and "mike" not in repr(worker)
 
 
+async def test_memory_key_from_the_config_tab_shows_memory() -> None:
+    """`m` on the Config & drift tab showed Memory for a moment and then Config again: the focus stayed on the
+    config table, Textual handed it to the drift table next to it, and focusing that switched back to its tab.
+    Memory has no table: the tab strip gets the focus."""
+    app = static_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        tabs = screen.query_one("#df-tabs")
+        for key, tab in (("c", "tab-config"), ("m", "tab-memory"), ("s", "tab-slowlog"), ("m", "tab-memory"),
+                         ("u", "tab-users"), ("c", "tab-config"), ("m", "tab-memory")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert tabs.active == tab, f"{key}: {tabs.active}"
+
+
 async def test_hostile_server_text_is_literal() -> None:
     view = static_view([*ACL_LIST, "user [bold]x[/bold] on nopass ~[red]* +@all"])
     app = static_app(view)
