@@ -125,19 +125,25 @@ class TriageScreen(PaneScreen):
     def on_key(self, event: events.Key) -> None:
         """A letter typed outside the text boxes (the consumers table has the focus on arrival) that no key
         binding takes goes to the error text, as a paste does (`on_paste`): the tables would drop it."""
-        if (isinstance(self.app.focused, (Input, Select)) or not event.is_printable or event.character is None
-                or event.key in self.active_bindings):
+        if not event.is_printable or event.character is None:
             return
+        box = self.query_one("#error-text", Input)
+        focused = self.app.focused
+        if focused is not box:
+            if isinstance(focused, (Input, Select)) or event.key in self.active_bindings:
+                return
+            if self._holds_last_error():  # typing starts another error (as the box's select-all would)
+                box.value = ""
+            # focused now (the next keys go to it), without the select-all of its text a focus makes: the next
+            # letter would replace this one; on again once its Focus event is handled (call_later runs after it)
+            box.select_on_focus = False
+            self.set_focus(box)
+            box.call_later(setattr, box, "select_on_focus", True)
+        # else: a key of the same burst (typed text sent at once, as tmux or a fast typist does) handed to the
+        # table before the focus moved: the box never saw it (it stops every letter it takes), so it goes there
+        # too, bound or not
         event.stop()
         event.prevent_default()
-        box = self.query_one("#error-text", Input)
-        if self._holds_last_error():  # typing starts another error (as the box's select-all would)
-            box.value = ""
-        # focused now (the next keys go to it), without the select-all of its text a focus makes: the next letter
-        # would replace this one; on again once its Focus event is handled (call_later runs after it)
-        box.select_on_focus = False
-        self.set_focus(box)
-        box.call_later(setattr, box, "select_on_focus", True)
         box.insert_text_at_cursor(event.character)
 
     @on(Button.Pressed, "#run")

@@ -82,6 +82,8 @@ async def test_error_pasted_on_arrival_lands_in_the_error_box(lab):
 async def test_letters_typed_on_arrival_start_the_error_text(lab):
     """Typed (not pasted) on arrival, an error's letters go to the error box, not to key bindings: `p` pauses
     nothing here and `c` has nothing to copy yet, so "password…" is text; the pane's other keys still work."""
+    from textual import events
+
     async with _triage(lab) as (app, pilot, screen):
         assert app.focused is screen.query_one("#targets")
         await pilot.press(*"password")
@@ -105,6 +107,13 @@ async def test_letters_typed_on_arrival_start_the_error_text(lab):
         await pilot.press(*"WRONGPASS")
         await pilot.pause()
         assert box.value == "connectionWRONGPASS", "typed on the steps table too"
+        box.value = ""
+        screen.query_one("#targets").focus()
+        await pilot.pause()
+        for char in "password for obot":  # sent at once (tmux, a fast typist): all queued before any is handled
+            app.post_message(events.Key("space" if char == " " else char, char))
+        await pilot.pause()
+        assert box.value == "password for obot" and not screen.paused, "r and c of one burst are text too"
 
 
 async def test_another_error_after_a_consumer_run_drops_that_consumer(lab):
