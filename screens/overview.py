@@ -68,11 +68,13 @@ class OverviewScreen(PaneScreen):
         if data.context:
             self.app.note_context(data.context)  # type: ignore[attr-defined]
         systems = self.query_one("#systems", FilterableTable)
+        # the problem right after the status, the alerts with the counts (two rows have any), the version last:
+        # at 150 columns the problem was cut off the right edge, behind an alerts column mostly empty
         systems.set_rows(
-            ("system", "status", "version", "counts", "alerts", "problem (details below)"),
-            [(s.system, (safe(s.system, "bold"), status_text(s.status), safe(s.version, limit=24),
-                         safe(s.counts, limit=44), safe(s.alerts),
-                         safe(s.detail, "red" if s.status == "error" else "", limit=36)))
+            ("system", "status", "problem (details below)", "counts", "version"),
+            [(s.system, (safe(s.system, "bold"), status_text(s.status),
+                         safe(s.detail, "red" if s.status == "error" else "", limit=36),
+                         safe(" · ".join(filter(None, (s.counts, s.alerts))), limit=60), safe(s.version, limit=24)))
              for s in data.systems],
         )
         self._show_system(systems.cursor_row)
