@@ -39,6 +39,11 @@ def _tab_body(tab: str) -> list[Widget]:
     return []
 
 
+def _config_rows(data: Any) -> Any:
+    """The config table's rows, prepared (any thread): a dozen settings."""
+    return FilterableTable.prepare((k, StoredRow((cell(k, "bold"), cell(v)))) for k, v in data.config)
+
+
 def _drift_rows(data: Any) -> Any:
     """The drift table's rows, prepared (any thread): one per user that differs from the ACL source (10,000 at
     scale when none of them is in the file)."""
@@ -101,10 +106,9 @@ class DragonflyScreen(PaneScreen):
     def _tables(data: Any, previous: dict[str, Any] | None = None, drift: bool = True) -> dict[str, Any]:
         """The users, config and (with `drift`) drift tables' rows, prepared (any thread); `previous`: the last
         prepared tables, whose unchanged rows are reused."""
-        prepare = FilterableTable.prepare
-        tables = {"users": prepare(((u.name, user_cells(u)) for u in data.users),
-                                   previous["users"] if previous is not None else None),
-                  "config": prepare(((k, StoredRow((cell(k, "bold"), cell(v)))) for k, v in data.config))}
+        tables = {"users": FilterableTable.prepare(((u.name, user_cells(u)) for u in data.users),
+                                                   previous["users"] if previous is not None else None),
+                  "config": _config_rows(data)}
         if drift:
             tables["drift"] = _drift_rows(data)
         return tables
@@ -150,7 +154,7 @@ class DragonflyScreen(PaneScreen):
             self._show_slowlog(data)
         if TABS["config"] in self._opened:
             tables = tables or {}
-            config = tables.get("config") or self._tables(data, drift=False)["config"]
+            config = tables.get("config") or _config_rows(data)  # not the users' 10,000 rows again
             self.query_one("#config", FilterableTable).set_rows(("setting", "value"), config)
             show_text(self.query_one("#drift-title", Static),
                       Text(f"ACL source vs live: {clean(data.acl_source)} — "
