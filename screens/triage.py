@@ -35,8 +35,8 @@ class TriageScreen(PaneScreen):
         super().__init__()
         self.result: FlowResult | None = None
         self._steps: list[Step] = []
-        self._last_run: tuple[str, str, str] | None = None
-        """(error, app, identity) as the last run had them: a field still holding its value belongs to that run's
+        self._last_run: tuple[str, str, str, str] | None = None
+        """(error, app, identity, flow) as the last run had them: a field still holding its value belongs to that run's
         question, and is cleared when the user starts another one in another field (`_error_changed`)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -107,8 +107,9 @@ class TriageScreen(PaneScreen):
 
     @on(Input.Changed, "#error-text")
     def _error_changed(self, event: Input.Changed) -> None:
-        """Another error is another question: the app and identity the last run had (e.g. the consumer picked
-        before) are cleared, else the flow would judge that app's workload against the new error's user."""
+        """Another error is another question: the app, identity and flow the last run had (e.g. the consumer picked
+        before, or the CNPG flow a role's `t` ran) are cleared, else the flow would judge that app's workload
+        against the new error's user, or run the last flow whatever the error names."""
         last = self._last_run
         if last is None or event.value.strip() in ("", last[0]):
             return
@@ -118,8 +119,12 @@ class TriageScreen(PaneScreen):
             if value and field.value.strip() == value:
                 field.value = ""
                 cleared.append(f"{name} {value}")
+        flow = self.query_one("#flow-select", Select)
+        if last[3] != "auto" and flow.value == last[3]:
+            flow.value = "auto"  # the flow is taken from the error text
+            cleared.append(f"flow {last[3]}")
         if cleared:
-            self._last_run = (last[0], "", "")
+            self._last_run = (last[0], "", "", "auto")
             self.notify(f"cleared the last run's {' and '.join(cleared)}: the error names its own", timeout=4)
 
     def on_key(self, event: events.Key) -> None:
@@ -181,7 +186,7 @@ class TriageScreen(PaneScreen):
         else:
             flows = [str(flow)]
         self._steps = []
-        self._last_run = (error or "", app or "", ident or "")
+        self._last_run = (error or "", app or "", ident or "", str(flow))
         steps = self.query_one("#steps", DataTable)
         steps.clear()
         self.query_one("#step-detail", Static).update("")

@@ -160,6 +160,26 @@ async def test_another_error_after_a_consumer_run_drops_that_consumer(lab):
         assert box.value == "NOAUTH", "letters typed after a run start another error, not appended to that one"
 
 
+async def test_another_error_after_a_chosen_flow_runs_the_flow_it_names(lab):
+    """A role's `t` on the CNPG pane runs the CNPG flow (the flow chosen, the app filled in); an error pasted
+    after it names its own flow: the choice goes back to auto, else a WRONGPASS ran the CNPG flow ("nothing
+    to triage")."""
+    from textual import events
+
+    async with _triage(lab) as (app, pilot, screen):
+        screen.focus_on(flow="cnpg", app="ai-system/langfuse", run=True)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.result is not None and screen.result.flow == "cnpg"
+        screen.query_one("#targets").post_message(events.Paste("WRONGPASS invalid username-password pair"))
+        await pilot.pause()
+        assert screen.query_one("#flow-select").value == "auto" and screen.query_one("#app-input").value == ""
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.result.flow == "dragonfly"
+
+
 def _finished_flow() -> FlowResult:
     steps = (
         Step("D1", "server reachable", "pass"),
