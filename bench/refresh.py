@@ -114,6 +114,34 @@ def measure(state: dict[str, Any], runs: int = 5) -> tuple[list[Metric], dict[st
     return metrics, {"alone": med, "together": median(together), "cpu": {"clusterdeck": ours, **lab}}
 
 
+def secret_list(state: dict[str, Any], runs: int = 7) -> list[Metric]:
+    """The all-namespace Secret list every refresh makes (the Overview, the CNPG and RustFS panes share it), as
+    clusterdeck asks it (Helm's release records left on the server by a field selector) and without the
+    selector: bytes and time of the answer, from the lab's Kubernetes API over HTTP."""
+    import urllib.parse
+    import urllib.request
+
+    from checks.sources.kube import NOT_HELM_RELEASES
+
+    base = f"http://127.0.0.1:{state['kube']['port']}/api/v1/secrets"
+    urls = {"selected": f"{base}?fieldSelector={urllib.parse.quote(NOT_HELM_RELEASES)}", "unfiltered": base}
+    size: dict[str, int] = {}
+    took: dict[str, list[float]] = {name: [] for name in urls}
+    for _ in range(runs):
+        for name, url in urls.items():
+            elapsed, body = timed(lambda url=url: urllib.request.urlopen(url, timeout=10).read())
+            took[name].append(elapsed)
+            size[name] = len(body)
+    ours, plain = (median(took[n]) for n in urls)
+    kb = {n: size[n] / 1024 for n in urls}
+    return [Metric("Secret list of all namespaces (Helm's release records left on the server)", "info",
+                   f"{kb['selected']:.0f} KB in {ms(ours)}, against {kb['unfiltered']:.0f} KB in {ms(plain)} "
+                   "unfiltered", None,
+                   f"GET /api/v1/secrets with and without fieldSelector={NOT_HELM_RELEASES}, {runs} interleaved runs, "
+                   "medians; the lab holds each Helm-installed app's last revisions as real clusters do",
+                   {"bytes": size, "s": took})]
+
+
 def measure_remote(state: dict[str, Any], delay: float = 0.02, runs: int = 3) -> tuple[list[Metric], dict[str, Any]]:
     """The same refresh with every round trip to the lab's servers held `delay` seconds by a proxy, as to a
     remote cluster: there the chains of requests that wait on each other, not the CPU, make the time. A pane's

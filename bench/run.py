@@ -159,7 +159,7 @@ def main() -> int:
 
             log("refresh…")
             got, raw["refresh"] = refresh.measure(state, runs=runs)
-            metrics += got
+            metrics += got + refresh.secret_list(state)
             log("refresh over a slow link…")
             got, raw["refresh_remote"] = refresh.measure_remote(state, runs=max(3, runs - 2))
             metrics += got

@@ -6,6 +6,7 @@ Apps and their Secrets are here; Dragonfly, CNPG, RustFS and monitoring in lab.c
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -154,6 +155,31 @@ def build_apps(ctx: Ctx) -> None:
                   containers=[container("loki", aws_env("loki-s3", "loki"), ports={"http": 3100})])
 
 
+HELM_RELEASES = {"ai-system": ("litellm", "langfuse"), "identity": ("keycloak",), "automation": ("n8n",),
+                 "monitoring": ("loki",)}
+"""Apps installed by Helm: each has its release records, as on a real cluster."""
+HELM_REVISIONS = 4
+HELM_RECORD_BYTES = 48_000
+"""Size of one release record's gzipped release (before base64): real ones are tens to hundreds of KB."""
+
+
+def helm_records(ctx: Ctx) -> None:
+    """Helm 3's release records (type helm.sh/release.v1, one per revision, named sh.helm.release.v1.<release>.v<N>).
+    Their `release` value stands in for the gzipped release: deterministic bytes that do not compress, so they
+    weigh on a list as the real ones do. clusterdeck's Secret lists leave them on the server."""
+    for ns, releases in HELM_RELEASES.items():
+        for release in releases:
+            for revision in range(1, HELM_REVISIONS + 1):
+                seed = hashlib.sha256(f"{ns}/{release}/{revision}".encode()).digest()
+                blob = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest()
+                                for i in range(HELM_RECORD_BYTES // 32))
+                status = "deployed" if revision == HELM_REVISIONS else "superseded"
+                ctx.objs.secret(ns, f"sh.helm.release.v1.{release}.v{revision}",
+                                {"release": base64.b64encode(blob).decode()}, changed=ctx.plan["times"]["created"],
+                                type_="helm.sh/release.v1", labels={"name": release, "owner": "helm",
+                                                                    "status": status, "version": str(revision)})
+
+
 def build(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """Every object of the lab cluster, ready for `POST /_lab/load`."""
     from lab.cluster_infra import build_infra
@@ -162,4 +188,5 @@ def build(plan: dict[str, Any]) -> list[dict[str, Any]]:
     for ns in NAMESPACES:
         ctx.objs.namespace(ns)
     build_apps(ctx)
+    helm_records(ctx)
     return build_infra(ctx)

@@ -43,11 +43,28 @@ def remove_known(d: Path) -> None:
             p.unlink(missing_ok=True)
 
 
+LOAD_BATCH_BYTES = 768 * 1024
+"""Largest body of one `POST /_lab/load` (the daemon's HTTP server takes 1 MiB at most)."""
+
+
 def load_objects(kube_url: str, objects: list[dict[str, Any]]) -> int:
-    req = urllib.request.Request(f"{kube_url}/_lab/load", data=json.dumps(objects).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return int(json.loads(resp.read())["loaded"])
+    """Load `objects` into the lab's Kubernetes API, in as many requests as their size needs."""
+    batches: list[list[bytes]] = [[]]
+    size = 0
+    for obj in objects:
+        text = json.dumps(obj).encode()
+        if batches[-1] and size + len(text) > LOAD_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(text)
+        size += len(text) + 1
+    loaded = 0
+    for batch in batches:
+        req = urllib.request.Request(f"{kube_url}/_lab/load", data=b"[" + b",".join(batch) + b"]", method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            loaded += int(json.loads(resp.read())["loaded"])
+    return loaded
 
 
 def post_procs(kube_url: str, procs: dict[str, Any]) -> None:

@@ -21,8 +21,10 @@ class KubeLab:
     """kmock.KubernetesEmulator + kmock.Server on 127.0.0.1:random in a daemon thread."""
 
     def __init__(self, objects: dict[tuple[str, str | None, str], dict[str, Any]] | None = None,
-                 resources: tuple[str, ...] = ()) -> None:
+                 resources: tuple[str, ...] = (), emulator: Callable[[], Any] | None = None) -> None:
+        """`emulator`: makes the emulator to serve (default kmock's own; the lab's `LabKube` applies selectors)."""
         self._objects = dict(objects or {})
+        self._make = emulator
         self._resources = resources
         self._ready = threading.Event()
         self._failed: BaseException | None = None
@@ -56,7 +58,8 @@ class KubeLab:
         import kmock
 
         self._stop = asyncio.Event()
-        async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+        make = self._make or kmock.KubernetesEmulator
+        async with make() as emulator, kmock.Server(emulator) as server:
             self.emulator = emulator
             self.url = str(server.url).rstrip("/")
             for res in self._resources:

@@ -13,7 +13,7 @@ from checks.errors import SourceError
 from checks.sources import KubeReader
 from checks.sources.kube import KubeSource, resolve_kubeconfig
 from tests.kube_fixture import (CRD_RESOURCES, SECRET_CHANGED, KubeLab, RawServer, SilentServer, closed_port_url,
-                                cluster_objects, write_kubeconfig)
+                                cluster_objects, secret, write_kubeconfig)
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +126,60 @@ def test_configmaps(kube):
 def test_list_across_all_namespaces(kube):
     names = {(s.namespace, s.name) for s in kube.list_secrets("*")}
     assert {("cache", "dragonfly-auth"), ("storage", "rustfs-credentials"), ("ai-system", "litellm-db")} <= names
+
+
+def _helm_record(release: str, namespace: str, revision: int) -> dict:
+    """A Helm 3 release record as Helm writes it: the release, gzipped and base64-encoded, in `release`."""
+    import base64
+    import gzip
+    import json
+
+    body = json.dumps({"name": release, "version": revision, "manifest": "x" * 20000}).encode()
+    return secret(f"sh.helm.release.v1.{release}.v{revision}", namespace,
+                  {"release": base64.b64encode(gzip.compress(body))}, type_="helm.sh/release.v1",
+                  labels={"owner": "helm", "name": release, "version": str(revision)})
+
+
+def _helm_cluster() -> dict:
+    objs = {("v1/secrets", "apps", "app-db"): secret("app-db", "apps", {"password": "app-pass"}),
+            ("v1/secrets", "tools", "tool-key"): secret("tool-key", "tools", {"token": "t"})}
+    for ns, release in (("apps", "app"), ("tools", "tool")):
+        for revision in (1, 2, 3):
+            record = _helm_record(release, ns, revision)
+            objs["v1/secrets", ns, record["metadata"]["name"]] = record
+    return objs
+
+
+def test_helm_release_records_stay_on_the_server(tmp_path):
+    """Every Secret list asks the API server to leave Helm's release records out (the lab's API applies field
+    selectors as a real one does): the lists carry the selector and hold no record; a record is still read by
+    name, and the lists still answer the lookups of clusterdeck's own Secrets."""
+    from lab.kube import LabKube
+
+    with KubeLab(_helm_cluster(), emulator=lambda: LabKube(lab_dir=tmp_path)) as lab:
+        kube = source_for(lab.url, tmp_path)
+        try:
+            assert {(s.namespace, s.name) for s in kube.list_secrets("*")} == {("apps", "app-db"), ("tools", "tool-key")}
+            assert [s.name for s in kube.list_secrets("apps")] == ["app-db"]
+            log = (tmp_path / "kube-requests.log").read_text()  # "<time> GET <path?query> <status>" per request
+            lists = [line for line in log.splitlines() if line.split()[2].split("?")[0].endswith("/secrets")]
+            assert len(lists) == 2 and all("fieldSelector=type%21%3Dhelm.sh%2Frelease.v1" in line for line in lists)
+            record = kube.get_secret("apps", "sh.helm.release.v1.app.v2")
+            assert record is not None and record.type == "helm.sh/release.v1"
+            assert kube.listed_secret("apps", "app-db")[0] is True  # answered by the list: no get
+            assert kube.listed_secret("apps", "sh.helm.release.v1.app.v2") == (False, None)  # never from a list
+        finally:
+            kube.close()
+
+
+def test_helm_release_records_dropped_when_the_server_ignores_the_selector(tmp_path):
+    with KubeLab(_helm_cluster()) as lab:  # kmock's own emulator answers every Secret whatever the selector
+        kube = source_for(lab.url, tmp_path)
+        try:
+            assert {s.name for s in kube.list_secrets("*")} == {"app-db", "tool-key"}
+            assert kube.listed_secret("tools", "tool-key")[0] is True
+        finally:
+            kube.close()
 
 
 # -- pods and workloads -------------------------------------------------------------------------------

@@ -37,6 +37,18 @@ UNCACHED_GETS = frozenset({"pods", "secrets", "version"})
 reachability probe (its lists may come from the cache: a visit right after the API stopped answering must
 still say so; the failure then empties the cache). Other gets go through the list cache."""
 
+HELM_RELEASE_TYPE = "helm.sh/release.v1"
+"""Secret type of Helm's release records: one Secret per release revision (ten kept per release by default)
+holding the whole rendered release, gzipped, often 100 KB or more. Never a credential an app reads."""
+HELM_RELEASE_PREFIX = "sh.helm.release.v1."
+"""How Helm names its release records: sh.helm.release.v1.<release>.v<revision>."""
+NOT_HELM_RELEASES = f"type!={HELM_RELEASE_TYPE}"
+"""The field selector of every Secret list: the API server keeps Helm's records instead of sending them on every
+refresh (on a cluster with a few dozen releases, most of the bytes of a list of all Secrets)."""
+PLAIN_LISTS: dict[str, dict[str, Any]] = {"secrets": {"field_selector": NOT_HELM_RELEASES}}
+"""Lists that count as plain (all objects of the resource, for gets answered from them) with these arguments:
+a Secret list leaves out only Helm's records, whose names `listed_secret` never looks up in it."""
+
 
 def resolve_kubeconfig(explicit: str | None) -> str | None:
     """Like kubectl: explicit path, then $KUBECONFIG (a path list), then ~/.kube/config; None = in-cluster."""
@@ -63,9 +75,11 @@ def resolve_kubeconfig(explicit: str | None) -> str | None:
 
 
 def _parse_items(parse: Callable[[dict[str, Any]], T], label_selector: str | None,
-                 doc: dict[str, Any]) -> tuple[T, ...]:
-    """The items of a list answer that match `label_selector`, parsed."""
-    items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)]
+                 doc: dict[str, Any], skip_type: str | None = None) -> tuple[T, ...]:
+    """The items of a list answer that match `label_selector` (and are not of type `skip_type`), parsed: an
+    emulator may ignore the selectors the request carried."""
+    items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)
+             and (skip_type is None or it.get("type") != skip_type)]
     return tuple(parse(it) for it in items
                  if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
 
@@ -179,7 +193,7 @@ class KubeSource:
         None (missing))."""
         if call.verb == "list":
             key = (call, args, tuple(sorted(kw.items())))
-            if not kw:  # a plain list (no selector): gets of its objects can be answered from it
+            if kw == PLAIN_LISTS.get(call.resource, {}):  # a plain list: gets of its objects can be answered from it
                 self.list_cache.remember_list((call.resource, call.group, call.namespace), key)
             return key, self.list_cache.get(key, lambda: self._request(call, fn, args, kw), self.timeout + 1)
         if call.verb == "get" and call.resource not in UNCACHED_GETS:
@@ -225,12 +239,12 @@ class KubeSource:
 
     def _list(self, resource: str, group: str, namespace: str | None, namespaced: Callable[..., Any],
               cluster: Callable[..., Any], parse: Callable[[dict[str, Any]], T], label_selector: str | None = None,
-              **kw: Any) -> list[T]:
+              skip_type: str | None = None, **kw: Any) -> list[T]:
         ns = self._ns(namespace)
         call = ApiCall("list", resource, group, ns)
         if label_selector:
             kw["label_selector"] = label_selector
-        parse_all = partial(_parse_items, parse, label_selector)
+        parse_all = partial(_parse_items, parse, label_selector, skip_type=skip_type)
         if ns:
             return list(self._answer(call, namespaced, (ns,), kw, parse_all))
         return list(self._answer(call, cluster, (), kw, parse_all))
@@ -274,8 +288,11 @@ class KubeSource:
     # -- core and apps ----------------------------------------------------------------------------
 
     def list_secrets(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeSecret]:
+        """Secrets, without Helm's release records (`NOT_HELM_RELEASES`): left on the API server, and dropped
+        here too when a server ignores the selector. `get_secret` still reads one by name."""
         return self._list("secrets", "", namespace, self._core.list_namespaced_secret,
-                          self._core.list_secret_for_all_namespaces, kp.secret_from, label_selector)
+                          self._core.list_secret_for_all_namespaces, kp.secret_from, label_selector,
+                          skip_type=HELM_RELEASE_TYPE, field_selector=NOT_HELM_RELEASES)
 
     def get_secret(self, namespace: str | None, name: str) -> KubeSecret | None:
         return self._get("secrets", "", namespace, name, self._core.read_namespaced_secret, kp.secret_from)
@@ -286,6 +303,8 @@ class KubeSource:
         none: ask `get_secret`. No request is made. For clusterdeck's own admin Secrets, read once per
         refresh: a Secret under diagnosis is read by `get_secret` (UNCACHED_GETS)."""
         ns = self._ns(namespace) or self.default_namespace
+        if name.startswith(HELM_RELEASE_PREFIX):  # not in the lists (`list_secrets`)
+            return False, None
         hit, doc = self.list_cache.lookup("secrets", "", ns, name)
         return (True, None if doc is None else kp.secret_from(doc)) if hit else (False, None)
 
