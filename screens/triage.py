@@ -247,7 +247,8 @@ class TriageScreen(PaneScreen):
             if isinstance(r, FlowResult):
                 self.result = r
                 rc = r.root_cause
-                lines.append(f"{r.flow}: ", style="bold")
+                who = next((r.subject[k] for k in ("app", "user", "role", "access_key") if r.subject.get(k)), "")
+                lines.append(f"{r.flow}{' ' + clean(who) if who else ''}: ", style="bold")  # whom it checked
                 if rc:
                     lines.append(f"root cause {rc.code} at {rc.step}", style="bold red")
                 else:

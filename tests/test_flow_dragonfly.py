@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from dataclasses import replace
 from typing import Any
 
@@ -92,19 +93,64 @@ def test_evidence_is_concrete(lab: dict[str, Any]) -> None:
 
 # -- identities and pasted errors -------------------------------------------------------------------------
 
-def test_user_only(lab: dict[str, Any]) -> None:
+def test_user_only_checks_the_app_that_authenticates_as_it(lab: dict[str, Any]) -> None:
     exit_code, doc = triage_json(lab, "dragonfly", "--user", "litellm")
-    assert doc["subject"] == {"user": "litellm"}
+    assert doc["subject"] == {"user": "litellm", "app": "ai-system/litellm"}
     assert [s["id"] for s in doc["steps"]] == STEP_IDS
-    assert step(doc, "D2")["status"] == "skip"
-    d4 = step(doc, "D4")
-    assert d4["status"] == "pass" and any("ACL source and live server hold the same password" in e
-                                          for e in d4["evidence"])
+    d2 = step(doc, "D2")
+    assert d2["status"] == "pass"
+    assert d2["evidence"][0] == "ai-system/litellm is the workload that authenticates as litellm: checking its credentials"
+    assert (doc["root_cause"]["code"], doc["root_cause"]["step"]) == ("DF_PASSWORD_MISMATCH", "D4")
     d7 = step(doc, "D7")
-    assert d7["status"] == "warn" and d7["code"] == "DF_PASSWORD_MISMATCH"
-    assert any("auth denial" in e and "litellm" in e for e in d7["evidence"])
+    assert d7["status"] == "warn" and any("auth denial" in e and "litellm" in e for e in d7["evidence"])
+    assert exit_code == 1
+
+
+def test_user_no_workload_uses(lab: dict[str, Any]) -> None:
+    """A user no workload authenticates as: the server side only (the app's password cannot be tested)."""
+    exit_code, doc = triage_json(lab, "dragonfly", "--user", "default")
+    assert doc["subject"] == {"user": "default"}
+    d2 = step(doc, "D2")
+    assert d2["status"] == "skip"
+    assert d2["evidence"][0] == "no workload's Redis settings name user default: give the app to check its password"
+    assert step(doc, "D4")["status"] in ("pass", "warn")
     assert step(doc, "D9")["status"] == "skip" and step(doc, "D10")["status"] == "skip"
     assert doc["root_cause"] is None and exit_code == 0
+
+
+def test_pasted_wrongpass_alone_takes_the_user_from_the_acl_log(lab: dict[str, Any]) -> None:
+    """WRONGPASS names no user: the server's ACL LOG says whom it refused last, and the consumer scan which app
+    that is. The lab's ACL LOG already holds failed AUTHs of litellm (its seed, and the D4 probes of other tests);
+    appcache (whose user was never loaded) fails now, as the app would on its next connection."""
+    host, port = lab["endpoints"]["dragonfly.cache.svc:6379"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"*3\r\n$4\r\nAUTH\r\n$8\r\nappcache\r\n$12\r\nnot-the-pass\r\n")
+        assert sock.recv(4096).startswith(b"-WRONGPASS")
+    exit_code, doc = triage_json(lab, "--error", "WRONGPASS invalid username-password pair or user is disabled.")
+    assert doc["subject"]["user"] == "appcache" and doc["subject"]["app"] == "default/appcache"
+    first, second = step(doc, "D2")["evidence"][:2]
+    assert first.startswith("the error names no user: the newest AUTH entry of the ACL LOG is user appcache ")
+    assert "in the log; also litellm ×" in first and first.endswith("): checking appcache")
+    assert second == "default/appcache is the workload that authenticates as appcache: checking its credentials"
+    assert (doc["root_cause"]["code"], doc["root_cause"]["step"]) == ("DF_ACL_NOT_RELOADED", "D3")
+    assert exit_code == 1
+
+
+def test_pasted_wrongpass_alone_on_a_quiet_server(clean_lab: dict[str, Any]) -> None:
+    exit_code, doc = triage_json(clean_lab, "--error", "WRONGPASS invalid username-password pair")
+    assert "user" not in doc["subject"] and "app" not in doc["subject"]
+    d2 = step(doc, "D2")
+    assert d2["status"] == "skip"
+    assert d2["evidence"][0] == "the error names no user and the ACL LOG holds no AUTH entry to take one from"
+    assert doc["root_cause"] is None and exit_code == 0
+
+
+def test_pasted_noperm_without_a_user(lab: dict[str, Any]) -> None:
+    """Redis 7.0's NOPERM texts name no user: the newest denial in the ACL LOG does."""
+    _, doc = triage_json(lab, "--error", "NOPERM this user has no permissions to access one of the keys used as "
+                         "arguments")
+    assert doc["subject"]["user"] == "langfuse" and doc["subject"]["app"] == "ai-system/langfuse"
+    assert (doc["root_cause"]["code"], doc["root_cause"]["step"]) == ("DF_KEY_PATTERN_DENIED", "D5")
 
 
 def test_pasted_wrongpass_with_app(lab: dict[str, Any]) -> None:
@@ -230,3 +276,34 @@ def test_k8s_network_policy_namespace_selector() -> None:
     assert not verdict.allowed and verdict.mode == "enforce" and verdict.enforcing_kind == "NetworkPolicy"
     assert any("team" in n for n in verdict.notes), "labels it cannot see are reported, not guessed"
     assert "kubernetes.io/metadata.name: automation" in ingress_rule_yaml("NetworkPolicy", "automation", 6379)
+
+
+def test_subject_from_a_dragonfly_acl_log_and_the_consumers() -> None:
+    """Dragonfly's ACL LOG (service-facts §3.4: upper-case reasons, no count) and ambiguous or unknown users."""
+    from checks.flows.dragonfly_subject import app_for_user, user_from_acl_log
+    from checks.parsers import parse_acl_log
+    from checks.targets import Target
+
+    log = parse_acl_log([
+        ["reason", "COMMAND", "object", "FLUSHALL", "username", "worker", "age-seconds", "1.5",
+         "client-info", "id=7 addr=10.42.0.9:4100 laddr=10.42.1.5:6379 fd=25 name="],
+        ["reason", "AUTH", "object", "AUTH", "username", "mike", "age-seconds", "2.465420372",
+         "client-info", "id=6 addr=10.42.0.8:40390 laddr=10.42.1.5:6379 fd=24 name="],
+        ["reason", "AUTH", "object", "AUTH", "username", "ann", "age-seconds", "9.0",
+         "client-info", "id=5 addr=10.42.0.7:40000 laddr=10.42.1.5:6379 fd=23 name="],
+    ])
+    user, why = user_from_acl_log(log, "WRONGPASS")
+    assert user == "mike"  # the newest AUTH entry; the newer command denial is another error
+    assert why == ("the error names no user: the newest AUTH entry of the ACL LOG is user mike 2s ago (from "
+                   "10.42.0.8:40390; 1 in the log; also ann ×1): checking mike")
+    assert user_from_acl_log(log, "NOPERM")[0] == "worker"
+    assert user_from_acl_log(log, "OOM") == (None, "")
+    # an app's failures come from its pod: they go before a newer one from elsewhere (a probe, a laptop)
+    user, why = user_from_acl_log(log, "WRONGPASS", {"10.42.0.7": "apps/ann-5f9c"})
+    assert user == "ann" and "the newest AUTH entry of the ACL LOG from a pod is user ann 9s ago (from pod apps/ann-5f9c;" in why
+    targets = [Target("a/one", "Deployment", redis="mike"), Target("b/two", "Deployment", redis="mike"),
+               Target("c/three", "Deployment", redis="ann")]
+    assert app_for_user(targets, "ann")[0] == "c/three"
+    assert app_for_user(targets, "mike") == (None, "2 workloads authenticate as mike (a/one, b/two): give the app "
+                                                   "to check one")
+    assert app_for_user(targets, "zed")[0] is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from checks.config import DragonflyConfig
@@ -192,9 +192,16 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
             st.app_reads = Outcome(pool.submit(_app_read, conns, ns, workload))
         st.policies = Outcome(pool.submit(_policy_read, conns, cfg))
         st.pod_ips = Outcome(pool.submit(lambda: pod_ip_map(conns.kube)))
+        targets = None
+        if not st.app and (st.user or st.error_info.code in ("WRONGPASS", "NOPERM")):
+            from checks.targets import list_targets
+
+            targets = Outcome(pool.submit(list_targets, conns))  # to find the app of the user
         if add(s1.d1_reachable(st)).status == "fail":
             return _result(st, rec)
-        if add(s1.d2_credentials(st)).status == "fail":
+        notes = _infer_subject(st, targets, pool) if targets is not None else []
+        d2 = s1.d2_credentials(st)
+        if add(replace(d2, evidence=(*notes, *d2.evidence)) if notes else d2).status == "fail":
             return _result(st, rec)
         for step_fn in (s1.d3_user, s1.d4_password, s2.d5_keys, s2.d6_commands, s3.d7_denials, s3.d8_drift,
                         s3.d9_restarted, s3.d10_network, s3.d11_memory):
@@ -208,6 +215,34 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
             rs = None
         if rs is not None:
             rs.close()
+
+
+def _infer_subject(st: FlowState, targets: Outcome, pool: Tasks) -> list[str]:
+    """With no app given: the user from the ACL LOG when the error names none, then the app that authenticates as
+    that user, whose credentials are then read (checks.flows.dragonfly_subject). Evidence lines for D2."""
+    from checks.flows.dragonfly_subject import app_for_user, user_from_acl_log
+
+    notes: list[str] = []
+    if not st.user:
+        if st.snapshot is None:
+            return notes
+        pods = st.pod_ips.value if st.pod_ips is not None else None  # its failure is D7's to report
+        st.user, why = user_from_acl_log(st.snapshot.acl_log, st.error_info.code, pods)
+        notes.append(why)
+        if not st.user:
+            return notes
+    found, err = targets.get()
+    if err is not None:
+        notes.append(f"the workloads could not be scanned for user {st.user} ({err.title}: {err.message}): give the "
+                     "app to check its password")
+        return notes
+    app, why = app_for_user(found, st.user)
+    notes.append(why)
+    if app:
+        st.app = app
+        st.app_ns, workload = _split_app(app, st.conns.kube.default_namespace)
+        st.app_reads = Outcome(pool.submit(_app_read, st.conns, st.app_ns, workload))
+    return notes
 
 
 def _result(st: FlowState, rec: StepRecorder) -> FlowResult:
