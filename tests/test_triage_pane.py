@@ -61,6 +61,16 @@ async def test_pasted_error_picks_the_flow(lab):
         assert screen.result.root_cause.code == "CNPG_PASSWORD_EXPIRED"
 
 
+async def test_a_flow_chosen_with_nothing_to_check_says_what_to_name(lab):
+    async with _triage(lab) as (app, pilot, screen):
+        screen.query_one("#flow-select").value = "cnpg"
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        title = str(screen.query_one("#flow-title").render())
+        assert "Nothing to triage" in title and "name the role" in title and "or the app" in title
+
+
 async def test_error_pasted_on_arrival_lands_in_the_error_box(lab):
     """Triage opens with the consumers table focused; a pasted error goes to the error box (the table would
     drop it), then Enter runs the flow it names."""

@@ -107,8 +107,8 @@ def resolve_subject(kube: Any, *, app: str | None, cluster: str | None, role: st
     cr: CnpgCluster | None = None
     if not name:
         if not (role or app_secret or app_user):
-            raise SourceError(SYSTEM, "Nothing to triage", "give --cluster NS/NAME --role ROLE, or --app NS/WORKLOAD",
-                              kind="error")
+            raise SourceError(SYSTEM, "Nothing to triage", "name the role (--role ROLE; its Cluster is found from "
+                              "it, or --cluster NS/NAME) or the app (--app NS/WORKLOAD)", kind="error")
         cr = _find_cluster(kube, role, app_secret, app_user, link)
         ns, name = cr.namespace, cr.name
         notes.append(f"Cluster {ns}/{name} manages role {role or app_user}" if not app_secret else

@@ -85,8 +85,8 @@ def run_rustfs(conns: Any, *, app: str | None = None, error: str | None = None, 
             ctx.bucket = ctx.bucket or cls.subject.get("bucket", "")
         ctx.error_code = classify_s3_error(error) or ""
     if not app and not access_key:
-        raise SourceError("triage", "Nothing to check", "give --app NS/WORKLOAD, or --access-key KEY [--bucket B] "
-                          "(or an error text that names the access key)")
+        raise SourceError("triage", "Nothing to check", "name the app (--app NS/WORKLOAD) or the access key "
+                          "(--access-key KEY, with --bucket B if known), or give an error text that names the key")
     ctx.app_name = (app or "").rsplit("/", 1)[-1]
     ctx.endpoint = default_endpoint(conns)
     ctx.sources = {"endpoint": "config rustfs.service"}
