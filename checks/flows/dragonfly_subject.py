@@ -52,9 +52,9 @@ def user_from_acl_log(entries: Iterable[Any], error_code: str | None,
 def app_for_user(targets: Iterable[Any], user: str) -> tuple[str | None, str]:
     """(the `namespace/name` of the only workload that authenticates to Dragonfly as `user`, a line of evidence),
     or (None, why not) when none or several do."""
-    users = sorted({t.app for t in targets if t.redis == user})
-    if len(users) == 1:
-        return users[0], f"{users[0]} is the workload that authenticates as {user}: checking its credentials"
-    if not users:
+    apps = sorted({t.app for t in targets if t.redis == user})
+    if len(apps) == 1:
+        return apps[0], f"{apps[0]} is the workload that authenticates as {user}: checking its credentials"
+    if not apps:
         return None, f"no workload's Redis settings name user {user}: give the app to check its password"
-    return None, f"{len(users)} workloads authenticate as {user} ({', '.join(users)}): give the app to check one"
+    return None, f"{len(apps)} workloads authenticate as {user} ({', '.join(apps)}): give the app to check one"
