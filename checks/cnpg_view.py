@@ -273,8 +273,8 @@ def load_cnpg_view(conns: Any) -> CnpgView:
     namespaces = sorted({c.namespace for c in clusters})
     now = clock.now()
     def each_namespace(fn: Any) -> dict[str, tuple[Any, str]]:
-        # one list of all namespaces (the Overview lists the same, so one refresh asks once), split here; when
-        # that fails, one list per namespace as before (and their errors, as before)
+        # one list of all namespaces (the Overview and the consumer scans list the same, so one refresh asks
+        # once), split here; when that fails, one list per namespace as before (and their errors, as before)
         if not namespaces:
             return {}
         listed, err = _soft(fn, "*")
@@ -282,10 +282,16 @@ def load_cnpg_view(conns: Any) -> CnpgView:
             return {ns: ([x for x in listed if x.namespace == ns], "") for ns in namespaces}
         return {ns: _soft(fn, ns) for ns in namespaces}
 
+    def namespace_pods() -> dict[str, tuple[Any, str]]:
+        # the pods of the clusters' namespaces only: nothing else lists every pod (on a large cluster that list
+        # is tens of MB), so a list per namespace, at once
+        with Tasks(max_workers=max(1, min(8, len(namespaces)))) as each:
+            return dict(zip(namespaces, each.map(lambda ns: _soft(kube.list_pods, ns), namespaces)))
+
     with Tasks(max_workers=8) as pool:
-        kinds = (("secrets", kube.list_secrets), ("deploy", kube.list_deployments), ("sts", kube.list_statefulsets),
-                 ("pods", kube.list_pods))
+        kinds = (("secrets", kube.list_secrets), ("deploy", kube.list_deployments), ("sts", kube.list_statefulsets))
         per_kind = {what: pool.submit(each_namespace, fn) for what, fn in kinds}
+        per_kind["pods"] = pool.submit(namespace_pods)
         roles = {c.ref: pool.submit(_soft, lambda c=c: admin_version_and_roles(conns, c.namespace, c.name)[1])
                  for c in clusters}
         reads = {(ns, what): got for what, future in per_kind.items() for ns, got in future.result().items()}

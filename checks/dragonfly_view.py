@@ -202,10 +202,12 @@ def collect_view(conns: Any, *, consumers: bool = True) -> DragonflyView:
         snap_f = pool.submit(redis_side)
         side_f = pool.submit(cluster_side)
         cons_f = pool.submit(soft, lambda: _consumers(conns) if consumers else {}, {}, "consumers")
-        ips_f = pool.submit(soft, lambda: pod_ip_map(conns.kube), {}, "pods")
         snapshot, ep = snap_f.result()
+        # the pods behind the clients the server logged (ACL LOG, SLOWLOG), asked by IP: not every pod
+        clients = [e.client_addr for e in snapshot.acl_log] + [e.client for e in snapshot.slowlog]
+        ips = soft(lambda: pod_ip_map(conns.kube, clients), {}, "pods")
         cr, source = side_f.result()
-        consumers, ips = cons_f.result(), ips_f.result()
+        consumers = cons_f.result()
     return build_view(snapshot, source, consumers, ips, ep.service, cr, tuple(problems))
 
 

@@ -67,7 +67,8 @@ def _kube(conns: Any) -> Probe:
     counts: list[str] = []
     reads: list[tuple[str, Callable[[], list[Any]], str]] = [
         ("list secrets", lambda: kube.list_secrets("*"), "credential lookup for every flow"),
-        ("list pods", lambda: kube.list_pods("*"), "pod freshness (D9, C7), client→pod mapping"),
+        # counted from a list of one (a list of every pod of a large cluster is tens of MB; no pane needs it)
+        ("list pods", lambda: kube.read_pod_count("*"), "pod freshness (D9, C7), client→pod mapping"),
         ("list deployments", lambda: kube.list_deployments("*"), "finding consumers of a Secret"),
         ("list statefulsets", lambda: kube.list_statefulsets("*"), "finding consumers of a Secret"),
         ("list dragonflies.dragonflydb.io", lambda: kube.list_dragonflies("*"), "Dragonfly discovery (D1)"),
@@ -92,7 +93,9 @@ def _kube(conns: Any) -> Probe:
                 raise answer
             items = answer
             perms.append(PermissionCheck("kubernetes", op, True, disables))
-            if op in ("list secrets", "list pods", "list deployments"):
+            if op == "list pods":
+                counts.append(f"{items[0]}{'' if items[1] else '+'} pods")
+            elif op in ("list secrets", "list deployments"):
                 counts.append(f"{len(items)} {op.split()[1]}")
         except SourceError as exc:
             if exc.kind in ("unreachable", "timeout", "auth"):

@@ -1,5 +1,5 @@
 """The lab's Kubernetes API: kmock's emulator plus request logging, fault injection,
-label/field selectors, the `namespaces` resource (kmock 0.8 cannot serve it) and
+label/field selectors, `limit` (the first page and its remainingItemCount), the `namespaces` resource (kmock 0.8 cannot serve it) and
 resourceVersion / managedFields bookkeeping on writes."""
 
 from __future__ import annotations
@@ -192,8 +192,12 @@ class LabKube(kmock.KubernetesEmulator):
                                                      i.get("metadata", {}).get("labels") or {})]
         if params.get("fieldSelector"):
             items = [i for i in items if field_match(params["fieldSelector"], i)]
-        payload["items"] = items
         payload["metadata"] = {"resourceVersion": self.next_rv()}
+        limit = str(params.get("limit") or "")
+        if limit.isdigit() and 0 < int(limit) < len(items):  # the first page, and how many are left (no next page)
+            payload["metadata"].update({"continue": f"lab-page-{limit}", "remainingItemCount": len(items) - int(limit)})
+            items = items[:int(limit)]
+        payload["items"] = items
         return payload
 
     def _touch(self, request: kmock.Request, operation: str) -> tuple | None:

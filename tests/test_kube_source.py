@@ -13,7 +13,7 @@ from checks.errors import SourceError
 from checks.sources import KubeReader
 from checks.sources.kube import KubeSource, resolve_kubeconfig
 from tests.kube_fixture import (CRD_RESOURCES, SECRET_CHANGED, KubeLab, RawServer, SilentServer, closed_port_url,
-                                cluster_objects, secret, write_kubeconfig)
+                                cluster_objects, pod, secret, write_kubeconfig)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +183,51 @@ def test_helm_release_records_dropped_when_the_server_ignores_the_selector(tmp_p
 
 
 # -- pods and workloads -------------------------------------------------------------------------------
+
+
+def _many_pods(n: int) -> dict:
+    return {("v1/pods", f"ns-{i % 3}", f"app-{i}"): pod(f"app-{i}", f"ns-{i % 3}", {"app": "a"}, SECRET_CHANGED,
+                                                         ip=f"10.42.{i // 250}.{i % 250 + 1}") for i in range(n)}
+
+
+def test_pods_are_counted_and_found_by_ip_without_listing_them_all(tmp_path):
+    """The Overview counts pods from a list of one (remainingItemCount); a client address is mapped to its pod by
+    a list with the field selector status.podIP. The lab's API applies `limit` and field selectors as a real
+    one does; the request log shows what was asked."""
+    from checks.flows.dragonfly_gather import LOOKUP_IPS, pod_ip_map
+    from lab.kube import LabKube
+
+    with KubeLab(_many_pods(60), emulator=lambda: LabKube(lab_dir=tmp_path)) as lab:
+        kube = source_for(lab.url, tmp_path)
+        try:
+            log = tmp_path / "kube-requests.log"
+            assert kube.read_pod_count("*") == (60, True)
+            assert kube.read_pod_count("ns-1") == (20, True)
+            asked = [line.split()[2] for line in log.read_text().splitlines()]
+            assert asked == ["/api/v1/pods?limit=1", "/api/v1/namespaces/ns-1/pods?limit=1"]
+            (one,) = kube.list_pods("*", ip="10.42.0.8")
+            assert (one.namespace, one.name) == ("ns-1", "app-7")
+            assert pod_ip_map(kube, ["10.42.0.8:4100", "[10.42.0.9]:4200", "127.0.0.1:5000", ""]) == {
+                "10.42.0.8": "ns-1/app-7", "10.42.0.9": "ns-2/app-8"}
+            by_ip = [line.split()[2] for line in log.read_text().splitlines()][2:]
+            assert sorted(by_ip) == [f"/api/v1/pods?fieldSelector=status.podIP%3D{ip}" for ip in
+                                     ("10.42.0.8", "10.42.0.9", "127.0.0.1")]  # 10.42.0.8 once: cached
+            many = [f"10.42.0.{i}:1" for i in range(1, LOOKUP_IPS + 2)]  # more addresses: one list of every pod
+            assert len(pod_ip_map(kube, many)) == 60
+            assert [line.split()[2] for line in log.read_text().splitlines()][-1] == "/api/v1/pods"
+        finally:
+            kube.close()
+
+
+def test_pod_count_and_ip_lookup_when_the_server_ignores_limit_and_selectors(tmp_path):
+    with KubeLab(_many_pods(12)) as lab:  # kmock's own emulator sends every pod
+        kube = source_for(lab.url, tmp_path)
+        try:
+            assert kube.read_pod_count("*") == (12, True)
+            assert [p.name for p in kube.list_pods("*", ip="10.42.0.3")] == ["app-2"]
+        finally:
+            kube.close()
+
 
 
 def test_pods_with_selector_status_and_env(kube):

@@ -191,7 +191,7 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
             st.app_ns = ns
             st.app_reads = Outcome(pool.submit(_app_read, conns, ns, workload))
         st.policies = Outcome(pool.submit(_policy_read, conns, cfg))
-        st.pod_ips = Outcome(pool.submit(lambda: pod_ip_map(conns.kube)))
+        st.pod_ips = Outcome(pool.submit(_client_pods, st))
         targets = None
         if not st.app and (st.user or st.error_info.code in ("WRONGPASS", "NOPERM")):
             from checks.targets import list_targets
@@ -215,6 +215,13 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
             rs = None
         if rs is not None:
             rs.close()
+
+
+def _client_pods(st: FlowState) -> dict[str, str]:
+    """The pods behind the ACL LOG's client addresses (D7, and the user an error names none of), once the admin
+    snapshot is in; none when it failed (D1 says why)."""
+    snap = st.snapshot
+    return pod_ip_map(st.conns.kube, [e.client_addr for e in snap.acl_log]) if snap is not None else {}
 
 
 def _infer_subject(st: FlowState, targets: Outcome, pool: Tasks) -> list[str]:

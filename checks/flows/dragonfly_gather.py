@@ -12,6 +12,7 @@ from checks.config import DragonflyConfig
 from checks.errors import SourceError
 from checks.parsers.acl import AclListing, AclUser, parse_acl_file
 from checks.parsers.acl_rules import AclDiff, AclUserDiff, command_differences, diff_acl
+from checks.tasks import Tasks
 from checks.redact import sha256_hex
 from checks.sources.kube_parse import d, lst, parse_time
 from checks.sources.kube_resources import DragonflyInstance
@@ -177,15 +178,30 @@ def find_consumers(conns: Any) -> dict[str, tuple[str, ...]]:
     return {u: tuple(sorted(refs)) for u, refs in out.items()}
 
 
-def pod_ip_map(kube: Any) -> dict[str, str]:
-    """Pod IP -> `namespace/pod` for every running pod readable in all namespaces."""
+LOOKUP_IPS = 16
+"""Client addresses mapped to pods one lookup each (by field selector); more, and every pod is listed."""
+
+
+def pod_ip_map(kube: Any, addrs: Iterable[str] | None = None) -> dict[str, str]:
+    """Pod IP -> `namespace/pod`. With `addrs` (the client `ip:port`s to map): the pods with those IPs only, one
+    small list each, at once; a list of every pod of a large cluster is tens of MB to fetch and parse on each
+    refresh. Without, or for more than LOOKUP_IPS addresses: every pod readable in all namespaces."""
+    if addrs is not None:
+        ips = sorted({ip for ip in (_ip(a) for a in addrs) if ip})
+        if len(ips) <= LOOKUP_IPS:
+            with Tasks(max_workers=max(1, min(8, len(ips)))) as pool:
+                found = list(pool.map(lambda ip: kube.list_pods("*", ip=ip), ips))
+            return {p.pod_ip: f"{p.namespace}/{p.name}" for pods in found for p in pods if p.pod_ip}
     return {p.pod_ip: f"{p.namespace}/{p.name}" for p in kube.list_pods("*") if p.pod_ip}
+
+
+def _ip(addr: str) -> str:
+    return addr.rsplit(":", 1)[0].strip("[]") if addr else ""
 
 
 def client_pod(addr: str, pods: dict[str, str]) -> str:
     """The pod behind a client `ip:port`, or '' when no pod has that IP."""
-    ip = addr.rsplit(":", 1)[0].strip("[]") if addr else ""
-    return pods.get(ip, "")
+    return pods.get(_ip(addr), "")
 
 
 # ---------------------------------------------------------------- drift, judged by behaviour

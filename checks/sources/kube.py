@@ -315,9 +315,34 @@ class KubeSource:
     def get_configmap(self, namespace: str | None, name: str) -> KubeConfigMap | None:
         return self._get("configmaps", "", namespace, name, self._core.read_namespaced_config_map, kp.configmap_from)
 
-    def list_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubePod]:
-        return self._list("pods", "", namespace, self._core.list_namespaced_pod,
-                          self._core.list_pod_for_all_namespaces, kp.pod_from, label_selector)
+    def list_pods(self, namespace: str | None = None, label_selector: str | None = None,
+                  ip: str | None = None) -> list[KubePod]:
+        """Pods; with `ip`, only the pods with that IP, asked with the field selector status.podIP (and checked
+        here: an emulator may ignore it), so that mapping a client address to its pod does not need every pod of
+        the cluster (on a large one, tens of MB to fetch and parse)."""
+        if not ip:
+            return self._list("pods", "", namespace, self._core.list_namespaced_pod,
+                              self._core.list_pod_for_all_namespaces, kp.pod_from, label_selector)
+        pods = self._list("pods", "", namespace, self._core.list_namespaced_pod, self._core.list_pod_for_all_namespaces,
+                          kp.pod_from, label_selector, field_selector=f"status.podIP={ip}")
+        return [p for p in pods if p.pod_ip == ip]
+
+    def read_pod_count(self, namespace: str | None = ALL_NAMESPACES) -> tuple[int, bool]:
+        """(how many pods `namespace` has, all namespaces by default; whether that is exact), from a list of one
+        pod: the API server says how many it did not send (`remainingItemCount`). A server that sends them all
+        (an emulator ignoring `limit`) is counted; one that says more follow without how many gives (1, False)."""
+        ns = self._ns(namespace)
+        call, kw = ApiCall("list", "pods", "", ns), {"limit": 1}
+        if ns:
+            doc = self._answer(call, self._core.list_namespaced_pod, (ns,), kw)
+        else:
+            doc = self._answer(call, self._core.list_pod_for_all_namespaces, (), kw)
+        items = len(kp.lst(doc.get("items")))
+        meta = kp.d(doc.get("metadata"))
+        rest = meta.get("remainingItemCount")
+        if isinstance(rest, int) and rest >= 0:
+            return items + rest, True
+        return items, not meta.get("continue")
 
     def get_pod(self, namespace: str | None, name: str) -> KubePod | None:
         return self._get("pods", "", namespace, name, self._core.read_namespaced_pod, kp.pod_from)
