@@ -1,7 +1,7 @@
 """`make bench`: measure clusterdeck against its performance goals on a lab of its own.
 
 Prints every metric with its goal, the measured value and the method; exits 1 when a goal is missed.
-Options: --quick (fewer repetitions), --skip NAME[,NAME] (coldstart, roundtrips, refresh, flows, tui,
+Options: --quick (fewer repetitions), --skip NAME[,NAME] (coldstart, roundtrips, refresh, pods, flows, tui,
 scale), --keep-lab DIR (reuse/keep a lab), --json PATH (raw results), --readme (write the table into
 README.md's Performance section between the bench markers).
 """
@@ -162,6 +162,12 @@ def main() -> int:
             metrics += got + refresh.secret_list(state)
             log("refresh over a slow link…")
             got, raw["refresh_remote"] = refresh.measure_remote(state, runs=max(3, runs - 2))
+            metrics += got
+        if "pods" not in skip:
+            from bench import pods
+
+            log("a cluster with many pods…")
+            got, raw["pods"] = pods.measure(state, runs=runs)
             metrics += got
         if "flows" not in skip:
             from bench import flows

@@ -22,6 +22,7 @@ from lab.faults import log_line, read_faults
 _NS_LIST = re.compile(r"^/api/v1/namespaces/?$")
 _NS_ONE = re.compile(r"^/api/v1/namespaces/([^/]+)/?$")
 LOAD_PATH = "/_lab/load"
+UNLOAD_PATH = "/_lab/unload"
 PROCS_PATH = "/_lab/procs"
 
 
@@ -117,6 +118,15 @@ class LabKube(kmock.KubernetesEmulator):
         if path == LOAD_PATH and raw.method == "POST":
             body = await raw.json()
             return aiohttp.web.json_response({"loaded": self.load(body)})
+        if path == UNLOAD_PATH and raw.method == "POST":  # [[resource, namespace, name], …]: objects the bench added
+            gone = 0
+            for resource, namespace, name in await raw.json():
+                try:
+                    del self.objects[resource, namespace, name]
+                    gone += 1
+                except KeyError:
+                    pass
+            return aiohttp.web.json_response({"unloaded": gone})
         if path == PROCS_PATH and raw.method == "POST":
             self.procs = await raw.json()
             return aiohttp.web.json_response({"ok": True})
