@@ -219,6 +219,27 @@ def test_pods_are_counted_and_found_by_ip_without_listing_them_all(tmp_path):
             kube.close()
 
 
+def test_the_lab_api_unloads_what_the_bench_added(tmp_path):
+    """`POST /_lab/unload` (bench/pods.py removes the pods it added): the named objects go, unknown ones are
+    skipped."""
+    import json
+    import urllib.request
+
+    from lab.kube import UNLOAD_PATH, LabKube
+
+    with KubeLab(_many_pods(6), emulator=lambda: LabKube(lab_dir=tmp_path)) as lab:
+        keys = [["v1/pods", "ns-0", "app-0"], ["v1/pods", "ns-1", "app-1"], ["v1/pods", "ns-1", "no-such-pod"]]
+        req = urllib.request.Request(lab.url + UNLOAD_PATH, data=json.dumps(keys).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert json.loads(resp.read()) == {"unloaded": 2}
+        kube = source_for(lab.url, tmp_path)
+        try:
+            assert sorted(p.name for p in kube.list_pods("*")) == ["app-2", "app-3", "app-4", "app-5"]
+        finally:
+            kube.close()
+
+
 def test_pod_count_and_ip_lookup_when_the_server_ignores_limit_and_selectors(tmp_path):
     with KubeLab(_many_pods(12)) as lab:  # kmock's own emulator sends every pod
         kube = source_for(lab.url, tmp_path)
