@@ -65,7 +65,7 @@ def _kube(conns: Any) -> Probe:
     kube = conns.kube
     perms: list[PermissionCheck] = []
     counts: list[str] = []
-    reads: list[tuple[str, Callable[[], list[Any]], str]] = [
+    reads: list[tuple[str, Callable[[], Any], str]] = [
         ("list secrets", lambda: kube.list_secrets("*"), "credential lookup for every flow"),
         # counted from a list of one (a list of every pod of a large cluster is tens of MB; no pane needs it)
         ("list pods", lambda: kube.read_pod_count("*"), "pod freshness (D9, C7), client→pod mapping"),
