@@ -210,7 +210,7 @@ class TriageScreen(PaneScreen):
 
         results: list[Any] = []
         for flow in flows:
-            subject = _identity_kwargs(flow, ident)
+            subject = _identity_kwargs(flow, ident, error)
             try:
                 result = run_flow(self.app.conns, flow, error=error, app=app,  # type: ignore[attr-defined]
                                   allow_writes=app_gate(self.app),  # confirms each write in a dialog, audits it
@@ -291,7 +291,13 @@ class TriageScreen(PaneScreen):
             self.notify("this step proposes no fix", severity="warning")
 
 
-def _identity_kwargs(flow: str | None, ident: str | None) -> dict[str, str]:
+def _identity_kwargs(flow: str | None, ident: str | None, error: str | None = None) -> dict[str, str]:
+    """The identity box as the flow's user, role or access key; with the flow on auto, the flow the error picks."""
     if not ident:
         return {}
+    if flow is None and error:
+        from checks.flows.classify import classify_error
+
+        found = classify_error(error)
+        flow = found.flow if found is not None else None
     return {"dragonfly": {"user": ident}, "cnpg": {"role": ident}, "rustfs": {"access_key": ident}}.get(flow or "", {})

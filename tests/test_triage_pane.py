@@ -61,6 +61,21 @@ async def test_pasted_error_picks_the_flow(lab):
         assert screen.result.root_cause.code == "CNPG_PASSWORD_EXPIRED"
 
 
+async def test_the_identity_box_counts_with_the_flow_on_auto(lab):
+    """A WRONGPASS (no user in it) with `litellm` in the identity box: the flow the error picks checks litellm,
+    and the app that authenticates as it, not the user the server refused last."""
+    async with _triage(lab) as (app, pilot, screen):
+        screen.query_one("#error-text").value = "WRONGPASS invalid username-password pair"
+        screen.query_one("#ident-input").value = "litellm"
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.result.subject["user"] == "litellm" and screen.result.subject["app"] == "ai-system/litellm"
+        assert screen.result.root_cause.code == "DF_PASSWORD_MISMATCH"
+        assert "dragonfly ai-system/litellm: root cause DF_PASSWORD_MISMATCH" in str(
+            screen.query_one("#flow-title").render())
+
+
 async def test_a_flow_chosen_with_nothing_to_check_says_what_to_name(lab):
     async with _triage(lab) as (app, pilot, screen):
         screen.query_one("#flow-select").value = "cnpg"
