@@ -82,13 +82,19 @@ class TriageScreen(PaneScreen):
                                  safe(t.s3 or "–"))) for t in data])
 
     def focus_on(self, subject: str = "", flow: str = "", app: str = "", run: bool = False, **_: Any) -> None:
-        """Prefill the form (used by alert links and `:triage NS/APP`)."""
+        """Prefill the form (alert links, `:triage NS/APP`, a CNPG role's `t`). `subject` is an app when it has a
+        slash, else the identity; with an app given too, both are set. A run asked from another pane (`run`) is
+        a new question: the fields it does not give, and the error box, are emptied (the last run's error,
+        consumer or identity would otherwise be judged with it)."""
+        if "/" in subject and not app:
+            app, subject = subject, ""
         if flow:
             self.query_one("#flow-select", Select).value = flow
-        if app or "/" in subject:
-            self.query_one("#app-input", Input).value = app or subject
-        elif subject:
-            self.query_one("#ident-input", Input).value = subject
+        if run:
+            self.query_one("#error-text", Input).value = ""
+        for selector, value in (("#app-input", app), ("#ident-input", subject)):
+            if value or run:
+                self.query_one(selector, Input).value = value
         if run:
             self.action_run_flow()
 

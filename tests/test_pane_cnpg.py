@@ -282,6 +282,31 @@ async def test_lab_t_runs_the_flow_in_triage(lab: dict[str, Any]) -> None:
         assert_no_secret(app.export_screenshot(), lab["_secrets"])
 
 
+async def test_lab_t_after_another_triage_asks_about_that_role_only(lab: dict[str, Any]) -> None:
+    """Triage still holds the last question (a WRONGPASS error, `litellm` in the identity box): a role's `t`
+    asks about that role and its consumer. Before, the role was dropped when the row had a consumer, so the
+    CNPG flow judged litellm (the identity left from before) and answered litellm's fault for langfuse's row."""
+    app = _lab_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.screen.query_one("#error-text").value = "WRONGPASS invalid username-password pair"
+        app.screen.query_one("#ident-input").value = "litellm"
+        screen = await _open_cnpg(pilot)
+        screen.focus_on(subject="ai-system/ai-postgres/langfuse")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        triage = app.screen
+        assert app.current_mode == "triage"
+        assert triage.query_one("#error-text").value == "" and triage.query_one("#ident-input").value == "langfuse"
+        assert triage.result.subject["role"] == "langfuse"
+        assert triage.result.root_cause.code == "CNPG_USERNAME_MISMATCH"
+
+
 async def test_key_bar_recomposed_only_when_its_keys_change(monkeypatch: Any) -> None:
     """The key bar (KeyBar, Textual's Footer) composes its keys again when the keys shown change (a role's
     detail adds the reveal key), not on every change of focus; its keys mount without restyling themselves."""
