@@ -74,12 +74,12 @@ def resolve_kubeconfig(explicit: str | None) -> str | None:
                       "~/.kube/config", kind="error")
 
 
-def _parse_items(parse: Callable[[dict[str, Any]], T], label_selector: str | None,
-                 doc: dict[str, Any], skip_type: str | None = None) -> tuple[T, ...]:
-    """The items of a list answer that match `label_selector` (and are not of type `skip_type`), parsed: an
-    emulator may ignore the selectors the request carried."""
-    items = [it for it in kp.lst(doc.get("items")) if isinstance(it, dict)
-             and (skip_type is None or it.get("type") != skip_type)]
+def _parse_items(parse: Callable[[dict[str, Any]], T], label_selector: str | None, field_selector: str | None,
+                 doc: dict[str, Any]) -> tuple[T, ...]:
+    """The items of a list answer that match its selectors, parsed: an emulator may ignore the selectors the
+    request carried."""
+    items = [it for it in kp.lst(doc.get("items"))
+             if isinstance(it, dict) and kp.field_selector_matches(it, field_selector)]
     return tuple(parse(it) for it in items
                  if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
 
@@ -239,12 +239,12 @@ class KubeSource:
 
     def _list(self, resource: str, group: str, namespace: str | None, namespaced: Callable[..., Any],
               cluster: Callable[..., Any], parse: Callable[[dict[str, Any]], T], label_selector: str | None = None,
-              skip_type: str | None = None, **kw: Any) -> list[T]:
+              **kw: Any) -> list[T]:
         ns = self._ns(namespace)
         call = ApiCall("list", resource, group, ns)
         if label_selector:
             kw["label_selector"] = label_selector
-        parse_all = partial(_parse_items, parse, label_selector, skip_type=skip_type)
+        parse_all = partial(_parse_items, parse, label_selector, kw.get("field_selector"))
         if ns:
             return list(self._answer(call, namespaced, (ns,), kw, parse_all))
         return list(self._answer(call, cluster, (), kw, parse_all))
@@ -261,7 +261,7 @@ class KubeSource:
         ns = self._ns(namespace)
         call = ApiCall("list", plural, group, ns, custom=True)
         kw: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
-        parse_all = partial(_parse_items, parse, label_selector)
+        parse_all = partial(_parse_items, parse, label_selector, None)
         if ns:
             return list(self._answer(call, self._custom.list_namespaced_custom_object, (group, version, ns, plural),
                                      kw, parse_all))
@@ -292,7 +292,7 @@ class KubeSource:
         here too when a server ignores the selector. `get_secret` still reads one by name."""
         return self._list("secrets", "", namespace, self._core.list_namespaced_secret,
                           self._core.list_secret_for_all_namespaces, kp.secret_from, label_selector,
-                          skip_type=HELM_RELEASE_TYPE, field_selector=NOT_HELM_RELEASES)
+                          field_selector=NOT_HELM_RELEASES)
 
     def get_secret(self, namespace: str | None, name: str) -> KubeSecret | None:
         return self._get("secrets", "", namespace, name, self._core.read_namespaced_secret, kp.secret_from)
@@ -320,12 +320,9 @@ class KubeSource:
         """Pods; with `ip`, only the pods with that IP, asked with the field selector status.podIP (and checked
         here: an emulator may ignore it), so that mapping a client address to its pod does not need every pod of
         the cluster (on a large one, tens of MB to fetch and parse)."""
-        if not ip:
-            return self._list("pods", "", namespace, self._core.list_namespaced_pod,
-                              self._core.list_pod_for_all_namespaces, kp.pod_from, label_selector)
-        pods = self._list("pods", "", namespace, self._core.list_namespaced_pod, self._core.list_pod_for_all_namespaces,
-                          kp.pod_from, label_selector, field_selector=f"status.podIP={ip}")
-        return [p for p in pods if p.pod_ip == ip]
+        kw = {"field_selector": f"status.podIP={ip}"} if ip else {}
+        return self._list("pods", "", namespace, self._core.list_namespaced_pod,
+                          self._core.list_pod_for_all_namespaces, kp.pod_from, label_selector, **kw)
 
     def read_pod_count(self, namespace: str | None = ALL_NAMESPACES) -> tuple[int, bool]:
         """(how many pods `namespace` has, all namespaces by default; whether that is exact), from a list of one
@@ -386,8 +383,6 @@ class KubeSource:
         kw = {"field_selector": selector} if selector else {}
         events = self._list("events", "", namespace, self._core.list_namespaced_event,
                             self._core.list_event_for_all_namespaces, kr.event_from, None, **kw)
-        events = [e for e in events if (not involved_name or e.involved_name == involved_name)
-                  and (not involved_kind or e.involved_kind == involved_kind)]
         return sorted(events, key=lambda e: (e.last_seen is not None, e.last_seen or 0))  # type: ignore[arg-type]
 
     def list_deployments(self, namespace: str | None = None, label_selector: str | None = None) -> list[KubeWorkload]:

@@ -262,3 +262,18 @@ def selector_string_matches(labels: dict[str, str], selector: str | None) -> boo
         elif part not in labels:
             return False
     return True
+
+
+def field_selector_matches(obj: dict[str, Any], selector: str | None) -> bool:
+    """A `field_selector` query string (`a.b=v,c!=w`: the forms Kubernetes takes) applied locally to a raw object."""
+    if not selector:
+        return True
+    for term in (t.strip() for t in selector.split(",") if t.strip()):
+        negated = "!=" in term
+        path, value = (s.strip() for s in re.split(r"!=|==|=", term, maxsplit=1))
+        cur: Any = obj
+        for part in path.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        if (("" if cur is None else str(cur)) == value) == negated:
+            return False
+    return True
