@@ -285,7 +285,7 @@ def load_cnpg_view(conns: Any) -> CnpgView:
     def namespace_pods() -> dict[str, tuple[Any, str]]:
         # the pods of the clusters' namespaces only: nothing else lists every pod (on a large cluster that list
         # is tens of MB), so a list per namespace, at once
-        with Tasks(max_workers=max(1, min(8, len(namespaces)))) as each:
+        with Tasks(max_workers=8) as each:
             return dict(zip(namespaces, each.map(lambda ns: _soft(kube.list_pods, ns), namespaces)))
 
     with Tasks(max_workers=8) as pool:

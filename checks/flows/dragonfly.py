@@ -17,6 +17,7 @@ from checks.config import DragonflyConfig
 from checks.errors import SourceError
 from checks.flows.classify import classify_error
 from checks.flows.dragonfly_gather import admin_source, find_dragonfly, pod_ip_map, read_acl_source
+from checks.flows.dragonfly_subject import REASONS, app_for_user, user_from_acl_log
 from checks.model import FlowResult, Step, StepRecorder
 from checks.parsers.redis_errors import RedisErrorInfo, classify_redis_error
 from checks.tasks import Tasks
@@ -193,7 +194,7 @@ def run_dragonfly(conns: Any, *, app: str | None = None, error: str | None = Non
         st.policies = Outcome(pool.submit(_policy_read, conns, cfg))
         st.pod_ips = Outcome(pool.submit(_client_pods, st))
         targets = None
-        if not st.app and (st.user or st.error_info.code in ("WRONGPASS", "NOPERM")):
+        if not st.app and (st.user or st.error_info.code in REASONS):  # a user given, or one the ACL LOG names
             from checks.targets import list_targets
 
             targets = Outcome(pool.submit(list_targets, conns))  # to find the app of the user
@@ -227,8 +228,6 @@ def _client_pods(st: FlowState) -> dict[str, str]:
 def _infer_subject(st: FlowState, targets: Outcome, pool: Tasks) -> list[str]:
     """With no app given: the user from the ACL LOG when the error names none, then the app that authenticates as
     that user, whose credentials are then read (checks.flows.dragonfly_subject). Evidence lines for D2."""
-    from checks.flows.dragonfly_subject import app_for_user, user_from_acl_log
-
     notes: list[str] = []
     if not st.user:
         if st.snapshot is None:

@@ -189,7 +189,7 @@ def pod_ip_map(kube: Any, addrs: Iterable[str] | None = None) -> dict[str, str]:
     if addrs is not None:
         ips = sorted({ip for ip in (_ip(a) for a in addrs) if ip})
         if len(ips) <= LOOKUP_IPS:
-            with Tasks(max_workers=max(1, min(8, len(ips)))) as pool:
+            with Tasks(max_workers=8) as pool:
                 found = list(pool.map(lambda ip: kube.list_pods("*", ip=ip), ips))
             return {p.pod_ip: f"{p.namespace}/{p.name}" for pods in found for p in pods if p.pod_ip}
     return {p.pod_ip: f"{p.namespace}/{p.name}" for p in kube.list_pods("*") if p.pod_ip}

@@ -16,7 +16,7 @@ from typing import Any
 
 from checks.flows.dragonfly_gather import client_pod
 
-_REASONS = {"WRONGPASS": ("auth",), "NOPERM": ("command", "key", "channel")}
+REASONS = {"WRONGPASS": ("auth",), "NOPERM": ("command", "key", "channel")}
 """ACL LOG reasons (as parsed: Dragonfly's AUTH, COMMAND, KEY and PUB_SUB become auth, command, key, channel) that
 each error class leaves."""
 
@@ -26,7 +26,7 @@ def user_from_acl_log(entries: Iterable[Any], error_code: str | None,
     """(the user of the newest ACL LOG entry the error class leaves, a line of evidence saying so), or
     (None, why not) when there is none. Entries from a pod's address (`pods`: IP -> namespace/pod) come first:
     apps run in pods, while clusterdeck's own AUTH probes (D4) and other tools connect from elsewhere."""
-    reasons = _REASONS.get(error_code or "")
+    reasons = REASONS.get(error_code or "")
     if not reasons:
         return None, ""
     found = [e for e in entries if e.reason in reasons and e.username]
