@@ -121,7 +121,7 @@ def secret_list(state: dict[str, Any], runs: int = 7) -> list[Metric]:
     import urllib.parse
     import urllib.request
 
-    from checks.sources.kube import NOT_HELM_RELEASES
+    from checks.sources.kube_lists import NOT_HELM_RELEASES
 
     base = f"http://127.0.0.1:{state['kube']['port']}/api/v1/secrets"
     urls = {"selected": f"{base}?fieldSelector={urllib.parse.quote(NOT_HELM_RELEASES)}", "unfiltered": base}

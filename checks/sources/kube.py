@@ -15,6 +15,8 @@ from checks.sources import kube_parse as kp
 from checks.sources import kube_parse_resources as kr
 from checks.sources.kube_cache import ListCache
 from checks.sources.kube_errors import SYSTEM, ApiCall, is_missing_object, map_error
+from checks.sources.kube_kubeconfig import SA_NAMESPACE_FILE, resolve_kubeconfig
+from checks.sources.kube_lists import HELM_RELEASE_PREFIX, NOT_HELM_RELEASES, PLAIN_LISTS, parse_items
 from checks.sources.kube_models import KubeConfigMap, KubePod, KubeSecret, KubeWorkload
 from checks.sources.kube_resources import (CnpgCluster, DragonflyInstance, KubeEvent, KubeNetworkPolicy,
                                            KubeService, PrometheusRuleSet)
@@ -22,7 +24,6 @@ from checks.sources.kube_resources import (CnpgCluster, DragonflyInstance, KubeE
 T = TypeVar("T")
 ALL_NAMESPACES = "*"
 """Pass as `namespace` to list across every namespace."""
-SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 # (group, version, plural) of the custom resources clusterdeck reads.
 DRAGONFLY = ("dragonflydb.io", "v1alpha1", "dragonflies")
@@ -36,53 +37,6 @@ UNCACHED_GETS = frozenset({"pods", "secrets", "version"})
 (a reveal shows its current value; a flow checks a rotation), and `/version` is the Overview's live
 reachability probe (its lists may come from the cache: a visit right after the API stopped answering must
 still say so; the failure then empties the cache). Other gets go through the list cache."""
-
-HELM_RELEASE_TYPE = "helm.sh/release.v1"
-"""Secret type of Helm's release records: one Secret per release revision (ten kept per release by default)
-holding the whole rendered release, gzipped, often 100 KB or more. Never a credential an app reads."""
-HELM_RELEASE_PREFIX = "sh.helm.release.v1."
-"""How Helm names its release records: sh.helm.release.v1.<release>.v<revision>."""
-NOT_HELM_RELEASES = f"type!={HELM_RELEASE_TYPE}"
-"""The field selector of every Secret list: the API server keeps Helm's records instead of sending them on every
-refresh (on a cluster with a few dozen releases, most of the bytes of a list of all Secrets)."""
-PLAIN_LISTS: dict[str, dict[str, Any]] = {"secrets": {"field_selector": NOT_HELM_RELEASES}}
-"""Lists that count as plain (all objects of the resource, for gets answered from them) with these arguments:
-a Secret list leaves out only Helm's records, whose names `listed_secret` never looks up in it."""
-
-
-def resolve_kubeconfig(explicit: str | None) -> str | None:
-    """Like kubectl: explicit path, then $KUBECONFIG (a path list), then ~/.kube/config; None = in-cluster."""
-    if explicit:
-        path = os.path.expanduser(explicit)
-        if not os.path.isfile(path):
-            raise SourceError(SYSTEM, "No kubeconfig", f"kubeconfig {path} does not exist (set by --kubeconfig "
-                              "or the `kubeconfig` config key)", kind="error")
-        return path
-    env = os.environ.get("KUBECONFIG", "")
-    if env:
-        paths = [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
-        if any(os.path.isfile(p) for p in paths):
-            return env
-        raise SourceError(SYSTEM, "No kubeconfig", f"none of the files in $KUBECONFIG exist: {', '.join(paths)}",
-                          kind="error")
-    default = os.path.expanduser("~/.kube/config")
-    if os.path.isfile(default):
-        return default
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        return None
-    raise SourceError(SYSTEM, "No kubeconfig", "no kubeconfig found: pass --kubeconfig, set $KUBECONFIG or create "
-                      "~/.kube/config", kind="error")
-
-
-def _parse_items(parse: Callable[[dict[str, Any]], T], label_selector: str | None, field_selector: str | None,
-                 doc: dict[str, Any]) -> tuple[T, ...]:
-    """The items of a list answer that match its selectors, parsed: an emulator may ignore the selectors the
-    request carried."""
-    items = [it for it in kp.lst(doc.get("items"))
-             if isinstance(it, dict) and kp.field_selector_matches(it, field_selector)]
-    return tuple(parse(it) for it in items
-                 if kp.selector_string_matches(kp.str_map(kp.d(it.get("metadata")).get("labels")), label_selector))
-
 
 class KubeSource:
     """One kube context; every call is bounded by `timeout` and fails as one SourceError."""
@@ -244,7 +198,7 @@ class KubeSource:
         call = ApiCall("list", resource, group, ns)
         if label_selector:
             kw["label_selector"] = label_selector
-        parse_all = partial(_parse_items, parse, label_selector, kw.get("field_selector"))
+        parse_all = partial(parse_items, parse, label_selector, kw.get("field_selector"))
         if ns:
             return list(self._answer(call, namespaced, (ns,), kw, parse_all))
         return list(self._answer(call, cluster, (), kw, parse_all))
@@ -261,7 +215,7 @@ class KubeSource:
         ns = self._ns(namespace)
         call = ApiCall("list", plural, group, ns, custom=True)
         kw: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
-        parse_all = partial(_parse_items, parse, label_selector, None)
+        parse_all = partial(parse_items, parse, label_selector, None)
         if ns:
             return list(self._answer(call, self._custom.list_namespaced_custom_object, (group, version, ns, plural),
                                      kw, parse_all))
