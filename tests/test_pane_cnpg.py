@@ -265,16 +265,21 @@ async def test_lab_role_detail_and_link(lab: dict[str, Any]) -> None:
         assert_no_secret(app.export_screenshot(), lab["_secrets"])
 
 
+async def _t_on_role(pilot: Any, screen: Any, role: str) -> Any:
+    """`t` on a role of the CNPG pane (`ns/cluster/role`): the screen shown once its flow has run (Triage)."""
+    screen.focus_on(subject=role)
+    await pilot.pause()
+    await pilot.press("t")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return pilot.app.screen
+
+
 async def test_lab_t_runs_the_flow_in_triage(lab: dict[str, Any]) -> None:
     app = _lab_app(lab)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_cnpg(pilot)
-        screen.focus_on(subject="identity/keycloak-db/keycloak")
-        await pilot.pause()
-        await pilot.press("t")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _t_on_role(pilot, await _open_cnpg(pilot), "identity/keycloak-db/keycloak")
         assert app.current_mode == "triage"
         result = app.screen.result
         assert result is not None and result.root_cause is not None
@@ -293,14 +298,7 @@ async def test_lab_t_after_another_triage_asks_about_that_role_only(lab: dict[st
         await pilot.pause()
         app.screen.query_one("#error-text").value = "WRONGPASS invalid username-password pair"
         app.screen.query_one("#ident-input").value = "litellm"
-        screen = await _open_cnpg(pilot)
-        screen.focus_on(subject="ai-system/ai-postgres/langfuse")
-        await pilot.pause()
-        await pilot.press("t")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        triage = app.screen
+        triage = await _t_on_role(pilot, await _open_cnpg(pilot), "ai-system/ai-postgres/langfuse")
         assert app.current_mode == "triage"
         assert triage.query_one("#error-text").value == "" and triage.query_one("#ident-input").value == "langfuse"
         assert triage.result.subject["role"] == "langfuse"

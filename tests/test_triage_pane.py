@@ -29,6 +29,15 @@ async def _triage(lab: Any) -> AsyncIterator[tuple[Any, Any, Any]]:
         yield app, pilot, app.screen
 
 
+async def _run(pilot: Any, fields: dict[str, str]) -> None:
+    """Fill the Triage form's fields (selector -> value), run the flow with ctrl+r and wait for it."""
+    for selector, value in fields.items():
+        pilot.app.screen.query_one(selector).value = value
+    await pilot.press("ctrl+r")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def test_pick_consumer_and_run_all_its_flows(lab):
     async with _triage(lab) as (app, pilot, screen):
         targets = screen.query_one("#targets")
@@ -52,11 +61,8 @@ async def test_pick_consumer_and_run_all_its_flows(lab):
 
 async def test_pasted_error_picks_the_flow(lab):
     async with _triage(lab) as (app, pilot, screen):
-        screen.query_one("#error-text").value = 'FATAL:  password authentication failed for user "obot"'
-        screen.query_one("#app-input").value = "ai-system/obot"
-        await pilot.press("ctrl+r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _run(pilot, {"#error-text": 'FATAL:  password authentication failed for user "obot"',
+                           "#app-input": "ai-system/obot"})
         assert screen.result is not None and screen.result.flow == "cnpg"
         assert screen.result.root_cause.code == "CNPG_PASSWORD_EXPIRED"
 
@@ -65,11 +71,7 @@ async def test_the_identity_box_counts_with_the_flow_on_auto(lab):
     """A WRONGPASS (no user in it) with `litellm` in the identity box: the flow the error picks checks litellm,
     and the app that authenticates as it, not the user the server refused last."""
     async with _triage(lab) as (app, pilot, screen):
-        screen.query_one("#error-text").value = "WRONGPASS invalid username-password pair"
-        screen.query_one("#ident-input").value = "litellm"
-        await pilot.press("ctrl+r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _run(pilot, {"#error-text": "WRONGPASS invalid username-password pair", "#ident-input": "litellm"})
         assert screen.result.subject["user"] == "litellm" and screen.result.subject["app"] == "ai-system/litellm"
         assert screen.result.root_cause.code == "DF_PASSWORD_MISMATCH"
         assert "dragonfly ai-system/litellm: root cause DF_PASSWORD_MISMATCH" in str(
@@ -78,10 +80,7 @@ async def test_the_identity_box_counts_with_the_flow_on_auto(lab):
 
 async def test_a_flow_chosen_with_nothing_to_check_says_what_to_name(lab):
     async with _triage(lab) as (app, pilot, screen):
-        screen.query_one("#flow-select").value = "cnpg"
-        await pilot.press("ctrl+r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _run(pilot, {"#flow-select": "cnpg"})
         title = str(screen.query_one("#flow-title").render())
         assert "Nothing to triage" in title and "name the role" in title and "or the app" in title
 
