@@ -1,6 +1,6 @@
 """The lab's Kubernetes API: kmock's emulator plus request logging, fault injection,
-label/field selectors, `limit` (the first page and its remainingItemCount), the `namespaces` resource (kmock 0.8 cannot serve it) and
-resourceVersion / managedFields bookkeeping on writes."""
+label/field selectors, `limit` (the first page and its remainingItemCount), the `namespaces`
+resource (kmock 0.8 cannot serve it) and resourceVersion / managedFields bookkeeping on writes."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from checks.config import DragonflyConfig
 from checks.errors import SourceError
 from checks.parsers.acl import AclListing, AclUser, parse_acl_file
 from checks.parsers.acl_rules import AclDiff, AclUserDiff, command_differences, diff_acl
-from checks.tasks import Tasks
 from checks.redact import sha256_hex
 from checks.sources.kube_parse import d, lst, parse_time
 from checks.sources.kube_resources import DragonflyInstance
+from checks.tasks import Tasks
 
 HEX_SHOWN = 12
 """Hex digits of a password hash shown in evidence (enough to tell values apart, never the value)."""
